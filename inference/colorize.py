@@ -1,0 +1,119 @@
+"""The colourisation pipeline around a model contract.
+
+Model contract (any ONNX file served as a colouriser):
+  input  "L"  float32 [N, 1, S, S]: CIE L* in 0..100 at the model's working size S
+              (metadata key `colorbot.input_size`, default 256)
+  output "ab" float32 [N, 2, h, w]: CIE a*b*, at any resolution (upsampled here)
+
+The model sees only L at its working size; the predicted ab is upsampled to full resolution and
+merged with the full-resolution L, so detail is kept. A photo that already has colour (not
+sepia or tinted: those count as grey) is turned to grey first, and the result says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inference.sessions import ModelSession
+
+WORKING_SIZE_KEY = "colorbot.input_size"
+DEFAULT_WORKING_SIZE = 256
+# A photo counts as colour when its chroma is not explained by brightness alone: the RMS of
+# (a*, b*) left after removing the mean of each of 24 L* bins (0 for grey, sepia, duotone).
+TINT_RESIDUAL_COLOUR = 3.0
+_CHECK_SIDE = 256
+
+
+@dataclass(frozen=True)
+class ColorizeResult:
+    bgr: np.ndarray
+    had_colour: bool
+
+
+def lab_from_bgr(bgr: np.ndarray) -> np.ndarray:
+    """BGR uint8 -> float32 CIE Lab (L* 0..100), OpenCV's D65 sRGB conversion."""
+    lab: np.ndarray = cv2.cvtColor(bgr.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_BGR2Lab)
+    return lab
+
+
+def bgr_from_lab(lab: np.ndarray) -> np.ndarray:
+    """float32 CIE Lab -> BGR uint8 (out-of-gamut colours clipped)."""
+    bgr: np.ndarray = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2BGR)
+    return np.clip(bgr * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def tint_residual(lab: np.ndarray, bins: int = 24) -> float:
+    """RMS of (a*, b*) after subtracting their mean within each L* bin."""
+    lightness = lab[..., 0].ravel()
+    ab = lab[..., 1:].reshape(-1, 2).astype(np.float64)
+    index = np.clip((lightness / 100.0 * bins).astype(np.int64), 0, bins - 1)
+    counts = np.bincount(index, minlength=bins).astype(np.float64)
+    means = (
+        np.stack([np.bincount(index, weights=ab[:, c], minlength=bins) for c in range(2)], axis=1)
+        / np.maximum(counts, 1.0)[:, None]
+    )
+    residual = ab - means[index]
+    return float(np.sqrt(np.mean(np.sum(residual**2, axis=1))))
+
+
+def has_colour(bgr: np.ndarray) -> bool:
+    """True for a real colour photo; False for grey, sepia and tinted monochrome."""
+    height, width = bgr.shape[:2]
+    scale = _CHECK_SIDE / max(height, width)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return tint_residual(lab_from_bgr(bgr)) >= TINT_RESIDUAL_COLOUR
+
+
+def model_input(lightness: np.ndarray, size: int) -> np.ndarray:
+    """Full-resolution L* (H, W) -> the model's input item [1, size, size]."""
+    interpolation = cv2.INTER_AREA if min(lightness.shape) >= size else cv2.INTER_LINEAR
+    small = cv2.resize(lightness, (size, size), interpolation=interpolation)
+    return small[np.newaxis].astype(np.float32)
+
+
+def merge_ab(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Full-resolution L* (H, W) + predicted ab [2, h, w] -> BGR uint8 (H, W, 3)."""
+    height, width = lightness.shape
+    ab_hw: np.ndarray = np.ascontiguousarray(np.transpose(ab, (1, 2, 0)), dtype=np.float32)
+    if ab_hw.shape[:2] != (height, width):
+        ab_hw = cv2.resize(ab_hw, (width, height), interpolation=cv2.INTER_LINEAR)
+    lab = np.dstack([lightness.astype(np.float32), ab_hw])
+    return bgr_from_lab(lab)
+
+
+def prepare(bgr: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """-> (full-resolution L*, model input item, whether the photo had colour)."""
+    lab = lab_from_bgr(bgr)
+    lightness = np.ascontiguousarray(lab[..., 0])
+    return lightness, model_input(lightness, size), has_colour(bgr)
+
+
+class Colorizer:
+    """Colourises BGR photos with one shared `ModelSession` (batched across callers)."""
+
+    def __init__(self, session: ModelSession) -> None:
+        self.session = session
+        self.size = int(session.metadata.get(WORKING_SIZE_KEY, DEFAULT_WORKING_SIZE))
+
+    @staticmethod
+    def warmup_shape(size: int) -> tuple[int, ...]:
+        return (1, size, size)
+
+    async def colorize(self, bgr: np.ndarray) -> ColorizeResult:
+        """Colourise off the event loop: pre/post-processing on a thread, the model batched."""
+        lightness, item, had_colour = await asyncio.to_thread(prepare, bgr, self.size)
+        ab = await self.session.run(item)
+        result = await asyncio.to_thread(merge_ab, lightness, ab)
+        return ColorizeResult(result, had_colour)
+
+    def colorize_sync(self, bgr: np.ndarray) -> ColorizeResult:
+        """The same, blocking the calling thread (CLI, evaluation, benchmarks)."""
+        lightness, item, had_colour = prepare(bgr, self.size)
+        ab = self.session.run_batch(item[np.newaxis])[0]
+        return ColorizeResult(merge_ab(lightness, ab), had_colour)
