@@ -99,10 +99,16 @@ class Colorizer:
 
     def __init__(self, session: ModelSession) -> None:
         self.session = session
-        self.size = int(session.metadata.get(WORKING_SIZE_KEY, DEFAULT_WORKING_SIZE))
+        self.size = self.working_size(session.metadata)
 
     @staticmethod
-    def warmup_shape(size: int) -> tuple[int, ...]:
+    def working_size(metadata: dict[str, str]) -> int:
+        return int(metadata.get(WORKING_SIZE_KEY, DEFAULT_WORKING_SIZE))
+
+    @classmethod
+    def warmup_shape(cls, metadata: dict[str, str]) -> tuple[int, ...]:
+        """The model input item for `ModelSession(..., warmup_shape=Colorizer.warmup_shape)`."""
+        size = cls.working_size(metadata)
         return (1, size, size)
 
     async def colorize(self, bgr: np.ndarray) -> ColorizeResult:

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 BatchObserver = Callable[[str, int, float], None]
 """Called after each model run with (model name, batch size, seconds)."""
 
+WarmupShape = tuple[int, ...] | Callable[[dict[str, str]], tuple[int, ...]]
+"""One item's shape for the warm-up run, or a function of the model's metadata giving it."""
+
 
 @dataclass(frozen=True)
 class BatchPolicy:
@@ -54,7 +57,7 @@ class ModelSession:
         threads: int = 0,
         policy: BatchPolicy | None = None,
         providers: list[str] | None = None,
-        warmup_shape: tuple[int, ...] | None = None,
+        warmup_shape: WarmupShape | None = None,
         observer: BatchObserver | None = None,
     ) -> None:
         self.name = name
@@ -82,7 +85,8 @@ class ModelSession:
     def providers(self) -> list[str]:
         return list(self._session.get_providers())
 
-    def _warm_up(self, shape: tuple[int, ...] | None) -> float:
+    def _warm_up(self, warmup_shape: WarmupShape | None) -> float:
+        shape = warmup_shape(self.metadata) if callable(warmup_shape) else warmup_shape
         if shape is None:
             if not all(isinstance(d, int) for d in self.input_shape[1:]):
                 raise ValueError(f"model {self.name!r} has dynamic dimensions: give warmup_shape")
