@@ -1,0 +1,425 @@
+"""The durable job queue: enqueue with dedupe and backpressure, atomic claim, leases, retries.
+
+A job is an INSERT with a unique (channel, event id), so a re-delivered event does nothing.
+Workers claim the oldest runnable job atomically with one `UPDATE ... RETURNING` (on
+PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so any number of worker processes
+on any number of machines can share one database). A claimed job holds a lease that the worker
+renews; an expired lease puts the job back in the queue (`requeue_expired`). The reply id and
+`replied_at` are written in the same transaction that marks the job done.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import UserError
+from db.engine import Database
+from db.models import Event, Job, JobStatus, Result, User, utcnow
+
+
+class QueueFullError(UserError):
+    kind = "busy"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "I'm very busy right now. Please try again in a few minutes.",
+            detail="queue is above MAX_QUEUE",
+        )
+
+
+class UserRateLimitedError(UserError):
+    kind = "rate_limited"
+
+    def __init__(self, retry_at: datetime, limit: int) -> None:
+        self.retry_at = retry_at
+        minutes = max(1, round((retry_at - utcnow()).total_seconds() / 60))
+        super().__init__(
+            f"You've sent {limit} photos in the last hour, which is the limit. "
+            f"Please try again in about {minutes} minute{'s' if minutes != 1 else ''} "
+            f"(after {retry_at:%H:%M} UTC).",
+            detail=f"user rate limit {limit}/h reached",
+        )
+
+
+@dataclass(frozen=True)
+class NewJob:
+    channel: str
+    event_id: str
+    operation: str
+    user_external_id: str | None = None
+    user_handle: str | None = None
+    filter_name: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    reply_to: dict[str, Any] = field(default_factory=dict)
+    share: bool = False
+    input_media: str | None = None
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job: Job
+    created: bool
+    position: int | None
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    max_queue: int = 1000
+    user_jobs_per_hour: int = 10
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+async def upsert_user(
+    session: AsyncSession, channel: str, external_id: str, handle: str | None = None
+) -> User:
+    found = await session.scalar(
+        select(User).where(User.channel == channel, User.external_id == external_id)
+    )
+    if found is not None:
+        if handle and found.handle != handle:
+            found.handle = handle
+        return found
+    user = User(channel=channel, external_id=external_id, handle=handle)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def record_event(db: Database, channel: str, event_id: str) -> bool:
+    """Remember a platform event; False when it was seen before (a re-delivery)."""
+    try:
+        async with db.sessions.begin() as session:
+            session.add(Event(channel=channel, event_id=event_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def enqueue_job(db: Database, new: NewJob, limits: QueueLimits) -> Enqueued:
+    """Insert a job, or return the existing one for a re-delivered (channel, event id).
+    Raises `QueueFullError` above `max_queue`, `UserRateLimitedError` over the user's limit."""
+    existing = await find_job_by_event(db, new.channel, new.event_id)
+    if existing is not None:
+        return Enqueued(existing, False, await queue_position(db, existing))
+    try:
+        async with db.sessions.begin() as session:
+            job = await _insert_job(session, new, limits)
+    except IntegrityError:
+        existing = await find_job_by_event(db, new.channel, new.event_id)
+        if existing is None:
+            raise
+        return Enqueued(existing, False, await queue_position(db, existing))
+    return Enqueued(job, True, await queue_position(db, job))
+
+
+async def _insert_job(session: AsyncSession, new: NewJob, limits: QueueLimits) -> Job:
+    now = utcnow()
+    user_id = None
+    if new.user_external_id is not None:
+        user = await upsert_user(session, new.channel, new.user_external_id, new.user_handle)
+        user_id = user.id
+        since = now - timedelta(hours=1)
+        row = (
+            await session.execute(
+                select(func.count(), func.min(Job.created_at)).where(
+                    Job.user_id == user_id, Job.created_at > since
+                )
+            )
+        ).one()
+        count, oldest = int(row[0]), row[1]
+        if count >= limits.user_jobs_per_hour and oldest is not None:
+            raise UserRateLimitedError(oldest + timedelta(hours=1), limits.user_jobs_per_hour)
+    depth = await session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+    )
+    if (depth or 0) >= limits.max_queue:
+        raise QueueFullError()
+    session.add(Event(channel=new.channel, event_id=new.event_id, received_at=now))
+    job = Job(
+        public_id=new_public_id(),
+        channel=new.channel,
+        event_id=new.event_id,
+        user_id=user_id,
+        reply_to=new.reply_to,
+        source=new.source,
+        operation=new.operation,
+        filter_name=new.filter_name,
+        share=new.share,
+        input_media=new.input_media,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        run_after=now,
+        created_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def find_job_by_event(db: Database, channel: str, event_id: str) -> Job | None:
+    async with db.sessions() as session:
+        return await session.scalar(
+            select(Job).where(Job.channel == channel, Job.event_id == event_id)
+        )
+
+
+async def get_job(db: Database, job_id: int) -> Job | None:
+    async with db.sessions() as session:
+        return await session.get(Job, job_id)
+
+
+async def get_job_by_public_id(db: Database, public_id: str) -> Job | None:
+    async with db.sessions() as session:
+        return await session.scalar(select(Job).where(Job.public_id == public_id))
+
+
+async def queue_position(db: Database, job: Job) -> int | None:
+    """1 for the next job to run; None unless the job is queued."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    async with db.sessions() as session:
+        ahead = await session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.status == JobStatus.QUEUED, Job.id < job.id)
+        )
+    return int(ahead or 0) + 1
+
+
+async def queue_depth(db: Database) -> int:
+    async with db.sessions() as session:
+        depth = await session.scalar(
+            select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+        )
+    return int(depth or 0)
+
+
+async def claim_job(db: Database, worker_id: str, lease_seconds: float) -> Job | None:
+    """Atomically take the oldest runnable queued job, or None."""
+    now = utcnow()
+    candidate = (
+        select(Job.id)
+        .where(Job.status == JobStatus.QUEUED, Job.run_after <= now)
+        .order_by(Job.id)
+        .limit(1)
+    )
+    if db.is_postgresql:
+        candidate = candidate.with_for_update(skip_locked=True)
+    statement = (
+        update(Job)
+        .where(Job.id == candidate.scalar_subquery(), Job.status == JobStatus.QUEUED)
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            leased_by=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            started_at=func.coalesce(Job.started_at, now),
+        )
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.sessions.begin() as session:
+        return (await session.execute(statement)).scalar_one_or_none()
+
+
+def _held(job_id: int, worker_id: str) -> Any:
+    return and_(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.leased_by == worker_id)
+
+
+async def renew_lease(db: Database, job_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """Extend the lease; False when the job is no longer ours (it expired and moved on)."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job)
+            .where(_held(job_id, worker_id))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        )
+    return _rowcount(updated) == 1
+
+
+async def update_job_fields(db: Database, job_id: int, **values: Any) -> None:
+    """Record progress facts on a job (input media key, progress message id, timings)."""
+    async with db.sessions.begin() as session:
+        await session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+async def mark_reply_started(db: Database, job_id: int, worker_id: str) -> bool:
+    """Commit that a reply is about to be sent; a job found with this set but no `replied_at`
+    (the process died mid-send) is never replied to again (at most one reply)."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job)
+            .where(_held(job_id, worker_id), Job.reply_started_at.is_(None))
+            .values(reply_started_at=utcnow())
+        )
+    return _rowcount(updated) == 1
+
+
+async def clear_reply_started(db: Database, job_id: int, worker_id: str) -> None:
+    """The send failed in a way that proves nothing was delivered (e.g. HTTP 429/5xx)."""
+    await _update_held(db, job_id, worker_id, reply_started_at=None)
+
+
+@dataclass(frozen=True)
+class NewResult:
+    media: str
+    input_media: str | None
+    width: int
+    height: int
+    bytes: int
+    gallery: bool = False
+    author_handle: str | None = None
+    post_url: str | None = None
+
+
+async def complete_job(
+    db: Database,
+    job: Job,
+    worker_id: str,
+    *,
+    result: NewResult | None,
+    reply_message_id: str | None,
+    inference_seconds: float | None,
+) -> Result | None:
+    """Mark done, store the result and the reply in one transaction."""
+    now = utcnow()
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job)
+            .where(_held(job.id, worker_id))
+            .values(
+                status=JobStatus.DONE,
+                finished_at=now,
+                lease_expires_at=None,
+                reply_message_id=reply_message_id,
+                replied_at=now if reply_message_id is not None else None,
+                inference_seconds=inference_seconds,
+                queue_seconds=_seconds_between(job.created_at, job.started_at),
+                total_seconds=(now - job.created_at).total_seconds(),
+                error_kind=None,
+                error_message=None,
+            )
+        )
+        if _rowcount(updated) != 1:
+            raise LeaseLostError(job.id)
+        if result is None:
+            return None
+        row = Result(
+            public_id=new_public_id(),
+            job_id=job.id,
+            user_id=job.user_id,
+            channel=job.channel,
+            operation=job.operation,
+            filter_name=job.filter_name,
+            media=result.media,
+            input_media=result.input_media,
+            width=result.width,
+            height=result.height,
+            bytes=result.bytes,
+            gallery=result.gallery,
+            author_handle=result.author_handle,
+            post_url=result.post_url,
+            created_at=now,
+        )
+        session.add(row)
+        return row
+
+
+async def fail_job(
+    db: Database,
+    job: Job,
+    worker_id: str,
+    *,
+    kind: str,
+    message: str,
+    reply_message_id: str | None,
+) -> None:
+    now = utcnow()
+    await _update_held(
+        db,
+        job.id,
+        worker_id,
+        status=JobStatus.FAILED,
+        finished_at=now,
+        lease_expires_at=None,
+        error_kind=kind,
+        error_message=message,
+        reply_message_id=reply_message_id,
+        replied_at=now if reply_message_id is not None else None,
+        total_seconds=(now - job.created_at).total_seconds(),
+    )
+
+
+async def retry_job(
+    db: Database, job: Job, worker_id: str, *, delay_seconds: float, reason: str
+) -> None:
+    """Back to the queue, runnable after `delay_seconds` (the caller caps attempts)."""
+    await _update_held(
+        db,
+        job.id,
+        worker_id,
+        status=JobStatus.QUEUED,
+        run_after=utcnow() + timedelta(seconds=delay_seconds),
+        lease_expires_at=None,
+        leased_by=None,
+        error_kind="retrying",
+        error_message=reason[:2000],
+    )
+
+
+async def release_job(db: Database, job: Job, worker_id: str) -> None:
+    """Shutdown: give a running job back untouched (this attempt does not count)."""
+    await _update_held(
+        db,
+        job.id,
+        worker_id,
+        status=JobStatus.QUEUED,
+        attempts=Job.attempts - 1,
+        lease_expires_at=None,
+        leased_by=None,
+    )
+
+
+async def requeue_expired(db: Database) -> int:
+    """Put jobs whose lease expired (their worker died) back in the queue."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job)
+            .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < utcnow())
+            .values(status=JobStatus.QUEUED, lease_expires_at=None, leased_by=None)
+        )
+    return _rowcount(updated)
+
+
+class LeaseLostError(RuntimeError):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id}: the lease was lost (expired and taken over)")
+
+
+async def _update_held(db: Database, job_id: int, worker_id: str, **values: Any) -> None:
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job).where(_held(job_id, worker_id)).values(**values)
+        )
+    if _rowcount(updated) != 1:
+        raise LeaseLostError(job_id)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0))
+
+
+def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()

@@ -1,0 +1,204 @@
+"""SQLAlchemy 2 models: users per channel, jobs, results, votes, events, usage stats, cursors.
+
+Every timestamp is UTC (`UTCDateTime` stores naive UTC and hands back aware datetimes, the same
+on SQLite and PostgreSQL). The schema itself is created only by Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for big tables.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class JobStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Operation:
+    COLORIZE = "colorize"
+    FILTER = "filter"
+
+
+class User(Base):
+    """A person as one channel knows them; `external_id` is the channel's own id."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    handle: Mapped[str | None] = mapped_column(String(64))
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """Every platform event seen, so a re-delivered one is recognised even after a restart."""
+
+    __tablename__ = "events"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """One request: queued -> running -> done | failed, with a lease and a reply record."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("channel", "event_id"),
+        Index("ix_jobs_claim", "status", "run_after", "id"),
+        Index("ix_jobs_user_created", "user_id", "created_at"),
+        Index("ix_jobs_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Where the answer goes (chat id, message to reply to, ...), as the channel needs it.
+    reply_to: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where the photo comes from (a stored media key, a platform file id or URL, ...).
+    source: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    operation: Mapped[str] = mapped_column(String(16))
+    filter_name: Mapped[str | None] = mapped_column(String(32))
+    share: Mapped[bool] = mapped_column(Boolean, default=False)
+    input_media: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_expires_at: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    queue_seconds: Mapped[float | None] = mapped_column(Float)
+    inference_seconds: Mapped[float | None] = mapped_column(Float)
+    total_seconds: Mapped[float | None] = mapped_column(Float)
+    progress_message_id: Mapped[str | None] = mapped_column(String(64))
+    reply_started_at: Mapped[datetime | None]
+    reply_message_id: Mapped[str | None] = mapped_column(String(64))
+    replied_at: Mapped[datetime | None]
+
+
+class Result(Base):
+    """The picture a job made, and its place in the gallery (only with consent)."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        Index("ix_results_gallery_rank", "gallery", "hidden", "score", "id"),
+        Index("ix_results_gallery_recent", "gallery", "hidden", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    operation: Mapped[str] = mapped_column(String(16))
+    filter_name: Mapped[str | None] = mapped_column(String(32))
+    media: Mapped[str] = mapped_column(String(80))
+    input_media: Mapped[str | None] = mapped_column(String(80))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    gallery: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    author_handle: Mapped[str | None] = mapped_column(String(64))
+    post_url: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("result_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id", ondelete="CASCADE"))
+    voter: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageDay(Base):
+    """Daily roll-up of jobs by channel, operation and filter (the stats page reads these)."""
+
+    __tablename__ = "usage_days"
+    __table_args__ = (UniqueConstraint("day", "channel", "operation", "filter_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    operation: Mapped[str] = mapped_column(String(16))
+    filter_name: Mapped[str] = mapped_column(String(32), default="")
+    succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    p50_seconds: Mapped[float | None] = mapped_column(Float)
+    p95_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class Cursor(Base):
+    """Small named positions that must survive restarts (e.g. the X mentions since_id)."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
