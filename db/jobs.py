@@ -280,6 +280,7 @@ class NewResult:
     gallery: bool = False
     author_handle: str | None = None
     post_url: str | None = None
+    public_id: str | None = None
 
 
 async def complete_job(
@@ -315,7 +316,7 @@ async def complete_job(
         if result is None:
             return None
         row = Result(
-            public_id=new_public_id(),
+            public_id=result.public_id or new_public_id(),
             job_id=job.id,
             user_id=job.user_id,
             channel=job.channel,

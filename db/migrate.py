@@ -60,6 +60,16 @@ async def upgrade(database: Database, revision: str = "head") -> None:
     log.info("database migrated to %s", await current_revision(database))
 
 
+async def downgrade(database: Database, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
 async def ensure_migrated(database: Database, *, auto_migrate: bool) -> None:
     current, head = await current_revision(database), head_revision()
     if current == head:

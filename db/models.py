@@ -80,6 +80,8 @@ class User(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     handle: Mapped[str | None] = mapped_column(String(64))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the user was last sent a usage hint (e.g. "send me a photo"), to rate-limit hints.
+    last_hint_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -102,6 +104,7 @@ class Job(Base):
         Index("ix_jobs_claim", "status", "run_after", "id"),
         Index("ix_jobs_user_created", "user_id", "created_at"),
         Index("ix_jobs_created", "created_at"),
+        Index("ix_jobs_reply", "channel", "reply_message_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -143,6 +146,7 @@ class Result(Base):
     __table_args__ = (
         Index("ix_results_gallery_rank", "gallery", "hidden", "score", "id"),
         Index("ix_results_gallery_recent", "gallery", "hidden", "id"),
+        Index("ix_results_user", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -162,8 +166,16 @@ class Result(Base):
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     votes: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Public attribution only: the X @handle of a public post, or a name a Telegram user
+    # chose to share. Nothing else personal is shown.
     author_handle: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(64))
     post_url: Mapped[str | None] = mapped_column(String(256))
+    # Likes the platform reports for the bot's reply (e.g. X), refreshed by the scheduler.
+    external_likes: Mapped[int] = mapped_column(Integer, default=0)
+    # Gallery thumbnails, generated once (WebP with a JPEG fallback).
+    thumb_webp: Mapped[str | None] = mapped_column(String(80))
+    thumb_jpeg: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 23:15:58.906975
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=128), nullable=False),
         sa.Column("handle", sa.String(length=64), nullable=True),
         sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column("last_hint_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "external_id"),
@@ -97,6 +98,7 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index("ix_jobs_claim", ["status", "run_after", "id"], unique=False)
         batch_op.create_index("ix_jobs_created", ["created_at"], unique=False)
+        batch_op.create_index("ix_jobs_reply", ["channel", "reply_message_id"], unique=False)
         batch_op.create_index("ix_jobs_user_created", ["user_id", "created_at"], unique=False)
 
     op.create_table(
@@ -119,7 +121,11 @@ def upgrade() -> None:
         sa.Column("votes", sa.Integer(), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("author_handle", sa.String(length=64), nullable=True),
+        sa.Column("display_name", sa.String(length=64), nullable=True),
         sa.Column("post_url", sa.String(length=256), nullable=True),
+        sa.Column("external_likes", sa.Integer(), nullable=False),
+        sa.Column("thumb_webp", sa.String(length=80), nullable=True),
+        sa.Column("thumb_jpeg", sa.String(length=80), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
@@ -134,6 +140,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_results_gallery_recent", ["gallery", "hidden", "id"], unique=False
         )
+        batch_op.create_index("ix_results_user", ["user_id"], unique=False)
 
     op.create_table(
         "votes",
@@ -153,12 +160,14 @@ def downgrade() -> None:
 
     op.drop_table("votes")
     with op.batch_alter_table("results", schema=None) as batch_op:
+        batch_op.drop_index("ix_results_user")
         batch_op.drop_index("ix_results_gallery_recent")
         batch_op.drop_index("ix_results_gallery_rank")
 
     op.drop_table("results")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_user_created")
+        batch_op.drop_index("ix_jobs_reply")
         batch_op.drop_index("ix_jobs_created")
         batch_op.drop_index("ix_jobs_claim")
 
