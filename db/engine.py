@@ -45,7 +45,16 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # One connection per process: SQLite has one writer at a time anyway, and queueing on
+        # the pool (asyncio) is far cheaper than SQLite's sleeping busy handler when several
+        # connections of the same process contend for the lock.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+        )
         _configure_sqlite(engine)
     else:
         engine = create_async_engine(

@@ -106,45 +106,58 @@ async def record_event(db: Database, channel: str, event_id: str) -> bool:
 
 
 async def enqueue_job(db: Database, new: NewJob, limits: QueueLimits) -> Enqueued:
-    """Insert a job, or return the existing one for a re-delivered (channel, event id).
-    Raises `QueueFullError` above `max_queue`, `UserRateLimitedError` over the user's limit."""
-    existing = await find_job_by_event(db, new.channel, new.event_id)
-    if existing is not None:
-        return Enqueued(existing, False, await queue_position(db, existing))
+    """Insert a job, or return the existing one for a re-delivered (channel, event id), with
+    its queue position, in one transaction. Raises `QueueFullError` above `max_queue`,
+    `UserRateLimitedError` over the user's hourly limit."""
     try:
         async with db.sessions.begin() as session:
-            job = await _insert_job(session, new, limits)
-    except IntegrityError:
-        existing = await find_job_by_event(db, new.channel, new.event_id)
-        if existing is None:
-            raise
-        return Enqueued(existing, False, await queue_position(db, existing))
-    return Enqueued(job, True, await queue_position(db, job))
+            existing = await _job_by_event(session, new.channel, new.event_id)
+            if existing is not None:
+                return Enqueued(existing, False, await _position(session, existing))
+            job, ahead = await _insert_job(session, new, limits)
+            return Enqueued(job, True, ahead + 1)
+    except IntegrityError:  # a concurrent delivery of the same event won the race
+        async with db.sessions() as session:
+            existing = await _job_by_event(session, new.channel, new.event_id)
+            if existing is None:
+                raise
+            return Enqueued(existing, False, await _position(session, existing))
 
 
-async def _insert_job(session: AsyncSession, new: NewJob, limits: QueueLimits) -> Job:
+async def _job_by_event(session: AsyncSession, channel: str, event_id: str) -> Job | None:
+    return await session.scalar(select(Job).where(Job.channel == channel, Job.event_id == event_id))
+
+
+async def _position(session: AsyncSession, job: Job) -> int | None:
+    if job.status != JobStatus.QUEUED:
+        return None
+    ahead = await session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED, Job.id < job.id)
+    )
+    return int(ahead or 0) + 1
+
+
+async def _insert_job(session: AsyncSession, new: NewJob, limits: QueueLimits) -> tuple[Job, int]:
+    """-> (the new job, how many queued jobs are ahead of it)."""
     now = utcnow()
     user_id = None
     if new.user_external_id is not None:
         user = await upsert_user(session, new.channel, new.user_external_id, new.user_handle)
         user_id = user.id
-        since = now - timedelta(hours=1)
-        row = (
-            await session.execute(
-                select(func.count(), func.min(Job.created_at)).where(
-                    Job.user_id == user_id, Job.created_at > since
-                )
-            )
-        ).one()
-        count, oldest = int(row[0]), row[1]
-        if count >= limits.user_jobs_per_hour and oldest is not None:
-            raise UserRateLimitedError(oldest + timedelta(hours=1), limits.user_jobs_per_hour)
-    depth = await session.scalar(
+    # One round trip for both limits: the queue's depth and this user's last hour.
+    depth_query = (
         select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+    ).scalar_subquery()
+    recent = select(func.count(), func.min(Job.created_at), depth_query).where(
+        Job.user_id == user_id, Job.created_at > now - timedelta(hours=1)
     )
+    count, oldest, depth = (await session.execute(recent)).one()
+    if user_id is not None and count >= limits.user_jobs_per_hour and oldest is not None:
+        raise UserRateLimitedError(oldest + timedelta(hours=1), limits.user_jobs_per_hour)
     if (depth or 0) >= limits.max_queue:
         raise QueueFullError()
-    session.add(Event(channel=new.channel, event_id=new.event_id, received_at=now))
+    # The unique (channel, event_id) of the job itself makes a re-delivery a no-op; the
+    # events table is for events that make no job.
     job = Job(
         public_id=new_public_id(),
         channel=new.channel,
@@ -163,14 +176,12 @@ async def _insert_job(session: AsyncSession, new: NewJob, limits: QueueLimits) -
     )
     session.add(job)
     await session.flush()
-    return job
+    return job, int(depth or 0)
 
 
 async def find_job_by_event(db: Database, channel: str, event_id: str) -> Job | None:
     async with db.sessions() as session:
-        return await session.scalar(
-            select(Job).where(Job.channel == channel, Job.event_id == event_id)
-        )
+        return await _job_by_event(session, channel, event_id)
 
 
 async def get_job(db: Database, job_id: int) -> Job | None:
@@ -188,12 +199,7 @@ async def queue_position(db: Database, job: Job) -> int | None:
     if job.status != JobStatus.QUEUED:
         return None
     async with db.sessions() as session:
-        ahead = await session.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.status == JobStatus.QUEUED, Job.id < job.id)
-        )
-    return int(ahead or 0) + 1
+        return await _position(session, job)
 
 
 async def queue_depth(db: Database) -> int:
