@@ -1,0 +1,235 @@
+"""The OpenAPI 3.1 document of the web channel's HTTP API, served at `GET /api/v1/openapi.json`.
+
+It describes what `handlers.web` really answers, status by status; `tests/test_web_api.py`
+validates every live response of the API against it, so the two cannot drift apart silently.
+Schemas are JSON Schema 2020-12 (the OpenAPI 3.1 dialect).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from handlers.web import SERVICES
+from inference.filter_names import FILTER_NAMES
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+JOB_STATUSES = ["queued", "running", "done", "failed"]
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if retry_after:
+        response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+    return response
+
+
+_MEDIA_URL = {"type": "string", "pattern": "^/media/[0-9a-f]{64}\\.[a-z]+$"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "description": "A refusal, in words meant for the person who sent the request.",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "minLength": 1}},
+        "additionalProperties": False,
+    },
+    "JobAccepted": {
+        "type": "object",
+        "required": ["id", "status", "status_url", "position"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "status": {"enum": JOB_STATUSES},
+            "status_url": {"type": "string", "pattern": "^/api/v1/jobs/[^/]+$"},
+            "position": _nullable({"type": "integer", "minimum": 1}),
+        },
+        "additionalProperties": False,
+    },
+    "Job": {
+        "type": "object",
+        "required": [
+            "id",
+            "status",
+            "position",
+            "result_url",
+            "error",
+            "operation",
+            "filter",
+            "input_url",
+            "gallery_url",
+        ],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "status": {"enum": JOB_STATUSES},
+            "position": {
+                **_nullable({"type": "integer", "minimum": 1}),
+                "description": "Place in the queue (1 = next); null unless queued.",
+            },
+            "result_url": {**_nullable(_MEDIA_URL), "description": "Set when done (a JPEG)."},
+            "error": {
+                **_nullable({"type": "string", "minLength": 1}),
+                "description": "Why the job failed, in friendly words; null unless failed.",
+            },
+            "operation": {"enum": ["colorize", "filter"]},
+            "filter": {**_nullable({"enum": list(FILTER_NAMES)}), "description": "Canonical."},
+            "input_url": _nullable(_MEDIA_URL),
+            "gallery_url": {
+                **_nullable({"type": "string", "pattern": "^/gallery/[^/]+$"}),
+                "description": "Set when the result was shared to the public gallery.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "JobUpload": {
+        "type": "object",
+        "required": ["image"],
+        "properties": {
+            "image": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "The photo: JPEG, PNG, WebP, BMP, TIFF or GIF (first frame).",
+            },
+            "operation": {
+                "enum": ["colorize", "filter"],
+                "description": "Defaults to `filter` when `filter` is given, else `colorize`.",
+            },
+            "filter": {
+                "type": "string",
+                "description": "A filter name, matched leniently ('lofi', 'Lo-fi', 'x pro 2').",
+                "examples": list(FILTER_NAMES),
+            },
+            "share": {
+                "enum": ["true", "false"],
+                "default": "false",
+                "description": "`true` shares the result to the public gallery.",
+            },
+        },
+    },
+}
+
+
+def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
+    """The document as a dict (JSON-serialisable)."""
+    job_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "colorbot",
+            "version": "1",
+            "description": (
+                "Colourise a black-and-white photo or apply one of 40 filters. Upload a photo "
+                "(202 with a status URL), poll the status URL until the job is done or failed, "
+                f"then fetch `result_url`. Uploads up to {max_upload_bytes / 1e6:.0f} MB."
+            ),
+        },
+        "paths": {
+            "/api/v1/jobs": {
+                "post": {
+                    "operationId": "createJob",
+                    "summary": "Upload a photo to colourise or filter",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "Repeat a request with the same key to get the same "
+                            "job instead of a new one (up to 100 characters are used).",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {"$ref": "#/components/schemas/JobUpload"},
+                                "encoding": {"image": {"contentType": "image/*"}},
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "Queued (or the job an earlier identical request made).",
+                            "headers": {
+                                "Location": {
+                                    "description": "The status URL.",
+                                    "schema": {"type": "string"},
+                                }
+                            },
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/JobAccepted"}
+                                }
+                            },
+                        },
+                        "400": _error(
+                            "No file, an empty file, not an image, an unknown filter (with "
+                            "suggestions), a bad operation, or not multipart/form-data."
+                        ),
+                        "413": _error("The file, or the picture it declares, is too large."),
+                        "429": _error("Too many photos from you for now.", retry_after=True),
+                        "503": _error("The queue is full.", retry_after=True),
+                        "500": _error("A fault on the server."),
+                    },
+                }
+            },
+            "/api/v1/jobs/{id}": {
+                "get": {
+                    "operationId": "getJob",
+                    "summary": "A job's status, and its result once done",
+                    "parameters": [job_id],
+                    "responses": {
+                        "200": {
+                            "description": "The job.",
+                            "headers": {
+                                "Cache-Control": {"schema": {"type": "string", "const": "no-store"}}
+                            },
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Job"}}
+                            },
+                        },
+                        "404": _error("There is no such job."),
+                        "500": _error("A fault on the server."),
+                    },
+                }
+            },
+            OPENAPI_PATH: {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                }
+            },
+        },
+    }
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    limit = request.app[SERVICES].settings.max_image_bytes
+    return web.json_response(build_openapi(limit), headers={"Cache-Control": "no-cache"})
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get(OPENAPI_PATH, openapi_document)]

@@ -1,0 +1,63 @@
+"""The real app behind a test client, for the web channel's and the pages' tests.
+
+One `PhotoPipeline` (filters loaded, and baked on first use) is shared by every app in the test
+process; each app gets its own data dir and SQLite file.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from bot.app import close_services, create_app, open_services
+from bot.metrics import Metrics
+from bot.services import Services, load_pipeline
+from bot.settings import Settings
+from inference.pipeline import PhotoPipeline
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@functools.cache
+def shared_pipeline() -> PhotoPipeline:
+    """The filters and the embedded colourisation model (when installed), loaded once."""
+    return load_pipeline(Settings.from_env({}), Metrics())
+
+
+@asynccontextmanager
+async def app_clients(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[MakeClient]:
+    """`make(run_worker=True, **env)` -> a client of a fresh app; `env` adds settings."""
+    opened: list[tuple[Client, Services]] = []
+
+    async def make(run_worker: bool = True, **env: str) -> Client:
+        data_dir = tmp_path / f"data{len(opened)}"
+        data_dir.mkdir()
+        settings = Settings.from_env(
+            {
+                "COLORBOT_DATA_DIR": str(data_dir),
+                "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/colorbot.db",
+                "USER_JOBS_PER_HOUR": "1000",
+                **env,
+            }
+        )
+        services = await open_services(settings, shared_pipeline())
+        # intake=False leaves out the housekeeping scheduler only: its first runs start with the
+        # app and can still be in flight when a short test closes the database, which then
+        # hangs the event loop's shutdown (AsyncIOScheduler.shutdown(wait=False) leaves them).
+        app = create_app(services, run_worker=run_worker, intake=False, channel_names=["web"])
+        client: Client = await aiohttp_client(app)
+        opened.append((client, services))
+        return client
+
+    try:
+        yield make
+    finally:
+        for client, services in reversed(opened):
+            await client.close()  # stops the worker first
+            await close_services(services)
