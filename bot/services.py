@@ -1,0 +1,75 @@
+"""The shared objects of a running service, created once at start-up and passed down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from bot.media import MediaStore
+from bot.metrics import Metrics
+from bot.settings import Settings
+from db.engine import Database
+from db.jobs import QueueLimits
+from inference.colorize import Colorizer
+from inference.filters import FilterBank
+from inference.images import ImageLimits
+from inference.pipeline import PhotoPipeline
+from inference.registry import ModelNotInstalledError, find_colorize_model
+from inference.sessions import BatchPolicy, ModelSession
+
+if TYPE_CHECKING:
+    from handlers.platform import Platform
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    media: MediaStore
+    pipeline: PhotoPipeline
+    metrics: Metrics
+    http: aiohttp.ClientSession
+    channels: dict[str, Platform] = field(default_factory=dict)
+    # Called after a job is queued in this process, to wake an idle in-process worker.
+    wake_workers: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def queue_limits(self) -> QueueLimits:
+        return QueueLimits(
+            max_queue=self.settings.max_queue,
+            user_jobs_per_hour=self.settings.user_jobs_per_hour,
+        )
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
+        )
+
+
+def load_pipeline(settings: Settings, metrics: Metrics) -> PhotoPipeline:
+    """Load and warm the models (blocking: seconds). Without a colourisation model the
+    service still runs the filters and says why colourising is off."""
+    filters = FilterBank(threads=settings.inference_threads)
+    colorizer: Colorizer | None = None
+    try:
+        path = find_colorize_model(settings.colorize_model, settings.model_dir)
+    except ModelNotInstalledError as exc:
+        log.warning("colourisation is off: %s", exc)
+    else:
+        session = ModelSession(
+            settings.colorize_model,
+            path,
+            threads=settings.inference_threads,
+            policy=BatchPolicy(settings.batch_max_size, settings.batch_max_wait_ms),
+            warmup_shape=Colorizer.warmup_shape,
+            observer=metrics.observe_batch,
+        )
+        colorizer = Colorizer(session)
+    return PhotoPipeline(colorizer, filters)
