@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 CHANNELS: dict[str, str] = {
     "web": "handlers.web:WebChannel",
+    "x": "handlers.x:XChannel",
 }
 
 

@@ -1,0 +1,164 @@
+"""X end to end: the time from a signed webhook POST (a mention with a photo) to the fake X API
+answering the reply's `POST /2/tweets`, for a 1-megapixel photo, with a filter ("lofi") and,
+when a colourisation model is installed, colourised.
+
+The real app (real SQLite in a temporary folder, the real models, its worker) and the fake X
+API (OAuth 1.0a checked on every call) run in this process on 127.0.0.1; each mention is sent
+after the previous reply arrived. The in-run baseline is the bare work for the same photo
+(decode, pipeline, JPEG encode, as the runner does it), run alternately with the end-to-end
+runs so both see the same machine load; the ratio shows what the channel adds: the webhook,
+the queue, the download, the media upload, alt text and the post.
+
+    python -m benchmarks.bench_x [--repeats 20] [--threads 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
+
+from bot.app import close_services, create_app, open_services
+from bot.settings import Settings
+from inference.images import decode_image, encode_jpeg
+from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
+from tests.fake_x import FakeX
+from tests.x_helpers import ALICE, BOT, BOT_ID, CREDENTIALS, x_env
+from tests.x_payloads import account_activity_posts, signed
+
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+ONE_MP = (1000, 1000)
+
+
+def one_mp_jpeg(name: str) -> bytes:
+    with Image.open(TESTDATA / name) as image:
+        photo = image.convert("RGB").resize(ONE_MP, Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def summary(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return f"median {statistics.median(seconds) * 1e3:7.1f} ms  p90 {p90 * 1e3:7.1f} ms"
+
+
+async def interleaved(
+    first: Callable[[], Awaitable[float]], second: Callable[[], Awaitable[float]], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Alternate the two runs (after two warm-ups each), so both see the same machine load."""
+    for _ in range(2):
+        await first()
+        await second()
+    pairs = [(await first(), await second()) for _ in range(repeats)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+async def bare_work(
+    pipeline: PhotoPipeline, operation: str, name: str | None, jpeg: bytes
+) -> float:
+    started = time.perf_counter()
+    photo = await asyncio.to_thread(decode_image, jpeg)
+    outcome = await pipeline.run(operation, name, photo)
+    await asyncio.to_thread(encode_jpeg, outcome.bgr)
+    return time.perf_counter() - started
+
+
+async def run(repeats: int, threads: int) -> None:
+    fake = FakeX(CREDENTIALS, BOT_ID, BOT)
+    fake.add_user(ALICE, "alice")
+    await fake.start()
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings.from_env(
+            {
+                **x_env(fake),
+                "COLORBOT_DATA_DIR": scratch,
+                "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/colorbot.db",
+                "USER_JOBS_PER_HOUR": "100000",
+                "INFERENCE_THREADS": str(threads),
+            }
+        )
+        services = await open_services(settings)
+        client: TestClient[Any, Any] = TestClient(
+            TestServer(create_app(services, channel_names=["x"]))
+        )
+        await client.start_server()
+        try:
+            await measure(client, fake, services.pipeline, repeats)
+        finally:
+            await client.close()
+            await close_services(services)
+            await fake.close()
+
+
+async def measure(
+    client: TestClient[Any, Any], fake: FakeX, pipeline: PhotoPipeline, repeats: int
+) -> None:
+    webhook_answers: list[float] = []
+
+    async def end_to_end(jpeg: bytes, words: str) -> float:
+        post = fake.add_post(ALICE, f"@{BOT} {words}".strip(), photo=jpeg)
+        body, headers = signed(account_activity_posts(fake, post), CREDENTIALS.consumer_secret)
+        started = time.monotonic()
+        response = await client.post("/webhooks/x", data=body, headers=headers)
+        await response.read()
+        webhook_answers.append(time.monotonic() - started)
+        assert response.status == 200, response.status
+        deadline = started + 120
+        while not fake.replies_to(post):
+            assert time.monotonic() < deadline, "no reply within 120 s"
+            await asyncio.sleep(0.002)
+        [answer] = [
+            e
+            for e in fake.requests("POST", "/2/tweets")
+            if e.body["reply"]["in_reply_to_tweet_id"] == post
+        ]
+        return answer.at - started
+
+    colour = one_mp_jpeg("astronaut_color.png")
+    grey = one_mp_jpeg("astronaut_grey.png")
+    print(f"X webhook -> POST /2/tweets, {ONE_MP[0]}x{ONE_MP[1]} JPEG, median of {repeats}")
+    cases: list[tuple[str, str, str | None, bytes, str]] = [
+        ("filter Lo-Fi", FILTER, "Lo-Fi", colour, "lofi")
+    ]
+    if pipeline.can_colorize:
+        cases.append(("colourise", COLORIZE, None, grey, ""))
+    for title, operation, name, jpeg, words in cases:
+        channel, bare = await interleaved(
+            lambda j=jpeg, w=words: end_to_end(j, w),  # type: ignore[misc]
+            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j),  # type: ignore[misc]
+            repeats,
+        )
+        ratio = statistics.median(channel) / statistics.median(bare)
+        print(f"  {title:<13} end to end   {summary(channel)}")
+        print(f"  {'':<13} bare work    {summary(bare)}   (baseline)")
+        added = (statistics.median(channel) - statistics.median(bare)) * 1e3
+        print(f"  {'':<13} ratio {ratio:5.2f}; the channel adds {added:.1f} ms")
+    if not pipeline.can_colorize:
+        print("  colourise     skipped: no colourisation model is installed")
+    print(f"  webhook answered (job stored) {summary(webhook_answers)}")
+    print(f"  fake X API rejected {fake.rejected_auth} request(s) for their OAuth signature")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(run(args.repeats, args.threads))
+
+
+if __name__ == "__main__":
+    main()
