@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from db.engine import Database
-from db.models import Job, Result, User
+from db.models import Job, Result, User, Vote
 
 
 async def get_result_for_job(db: Database, job_id: int) -> Result | None:
@@ -79,3 +79,34 @@ async def set_external_likes(db: Database, likes: dict[int, int]) -> None:
             await session.execute(
                 update(Result).where(Result.id == result_id).values(external_likes=count)
             )
+
+
+async def get_result_and_job(db: Database, public_id: str) -> tuple[Result, Job] | None:
+    """The result with this public id and the job that made it."""
+    async with db.sessions() as session:
+        row = (
+            await session.execute(
+                select(Result, Job)
+                .join(Job, Job.id == Result.job_id)
+                .where(Result.public_id == public_id)
+            )
+        ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def share_result(db: Database, result_id: int, voter: str) -> bool:
+    """Put a result in the gallery with its owner's consent; the consent counts as the voter's
+    vote (once). False when it was already shared."""
+    async with db.sessions.begin() as session:
+        result = await session.get(Result, result_id)
+        if result is None:
+            raise LookupError(f"result {result_id} does not exist")
+        already = result.gallery
+        voted = await session.scalar(
+            select(Vote.id).where(Vote.result_id == result_id, Vote.voter == voter)
+        )
+        if voted is None:
+            session.add(Vote(result_id=result_id, voter=voter))
+            result.votes += 1
+        result.gallery = True
+    return not already

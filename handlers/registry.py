@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 CHANNELS: dict[str, str] = {
     "web": "handlers.web:WebChannel",
+    "telegram": "handlers.telegram:TelegramChannel",
     "x": "handlers.x:XChannel",
 }
 

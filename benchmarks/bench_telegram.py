@@ -1,0 +1,151 @@
+"""Telegram end to end: the time from a webhook POST to the fake Bot API receiving the
+sendPhoto, for a 1-megapixel photo, with a filter (/filter Lo-Fi) and with colourisation.
+
+The real app (real SQLite in a temporary folder, the real models, its worker) and the fake Bot
+API run in this process on 127.0.0.1; each update is sent after the previous reply arrived.
+The in-run baseline is the bare work for the same photo (decode, pipeline, JPEG encode, as the
+runner does it), so the ratio shows what the channel adds: the webhook, the queue, getFile and
+the download, the upload, and the worker's hand-offs.
+
+    python -m benchmarks.bench_telegram [--repeats 20] [--threads 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
+
+from bot.app import close_services, create_app, open_services
+from bot.settings import Settings
+from inference.images import decode_image, encode_jpeg
+from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
+from tests.fake_telegram import FakeTelegram
+from tests.telegram_helpers import SECRET_HEADER, TOKEN, WEBHOOK, WEBHOOK_SECRET
+
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+ONE_MP = (1000, 1000)
+USER = 4242
+
+
+def one_mp_jpeg(name: str) -> bytes:
+    with Image.open(TESTDATA / name) as image:
+        photo = image.convert("RGB").resize(ONE_MP, Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def summary(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return f"median {statistics.median(seconds) * 1e3:7.1f} ms  p90 {p90 * 1e3:7.1f} ms"
+
+
+async def timed(run: Callable[[], Awaitable[float]], repeats: int) -> list[float]:
+    for _ in range(2):  # warm up
+        await run()
+    return [await run() for _ in range(repeats)]
+
+
+async def bare_work(
+    pipeline: PhotoPipeline, operation: str, name: str | None, jpeg: bytes
+) -> float:
+    started = time.perf_counter()
+    photo = await asyncio.to_thread(decode_image, jpeg)
+    outcome = await pipeline.run(operation, name, photo)
+    await asyncio.to_thread(encode_jpeg, outcome.bgr)
+    return time.perf_counter() - started
+
+
+async def run(repeats: int, threads: int) -> None:
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings.from_env(
+            {
+                "COLORBOT_DATA_DIR": scratch,
+                "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/colorbot.db",
+                "TELEGRAM_TOKEN": TOKEN,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "PUBLIC_BASE_URL": "https://bot.example",
+                "TELEGRAM_API_URL": fake.url,
+                "USER_JOBS_PER_HOUR": "100000",
+                "INFERENCE_THREADS": str(threads),
+            }
+        )
+        services = await open_services(settings)
+        client: TestClient = TestClient(
+            TestServer(create_app(services, channel_names=["telegram"]))
+        )  # type: ignore[type-arg]
+        await client.start_server()
+        try:
+            await measure(client, fake, services.pipeline, repeats)
+        finally:
+            await client.close()
+            await close_services(services)
+            await fake.close()
+
+
+async def measure(
+    client: TestClient,
+    fake: FakeTelegram,
+    pipeline: PhotoPipeline,
+    repeats: int,  # type: ignore[type-arg]
+) -> None:
+    webhook_answers: list[float] = []
+
+    async def end_to_end(jpeg: bytes, caption: str | None) -> float:
+        update = fake.updates.photo(USER, jpeg, caption=caption)
+        before = len(fake.sent("sendPhoto"))
+        started = time.monotonic()
+        response = await client.post(WEBHOOK, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET})
+        await response.read()
+        webhook_answers.append(time.monotonic() - started)
+        assert response.status == 200, response.status
+        await fake.wait_for(lambda: len(fake.sent("sendPhoto")) > before, timeout=120)
+        return fake.sent("sendPhoto")[-1].at - started
+
+    colour = one_mp_jpeg("astronaut_color.png")
+    grey = one_mp_jpeg("astronaut_grey.png")
+    print(f"Telegram webhook -> sendPhoto, {ONE_MP[0]}x{ONE_MP[1]} JPEG, median of {repeats}")
+    cases: list[tuple[str, str, str | None, bytes, str | None]] = [
+        ("filter Lo-Fi", FILTER, "Lo-Fi", colour, "/filter Lo-Fi")
+    ]
+    if pipeline.can_colorize:
+        cases.append(("colourise", COLORIZE, None, grey, None))
+    for title, operation, name, jpeg, caption in cases:
+        channel = await timed(lambda j=jpeg, c=caption: end_to_end(j, c), repeats)  # type: ignore[misc]
+        bare = await timed(
+            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j), repeats
+        )  # type: ignore[misc]
+        ratio = statistics.median(channel) / statistics.median(bare)
+        print(f"  {title:<13} end to end   {summary(channel)}")
+        print(f"  {'':<13} bare work    {summary(bare)}   (baseline)")
+        added = (statistics.median(channel) - statistics.median(bare)) * 1e3
+        print(f"  {'':<13} ratio {ratio:5.2f}; the channel adds {added:.1f} ms")
+    if not pipeline.can_colorize:
+        print("  colourise     skipped: no colourisation model is installed")
+    print(f"  webhook answered (job stored) {summary(webhook_answers)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(run(args.repeats, args.threads))
+
+
+if __name__ == "__main__":
+    main()
