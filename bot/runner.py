@@ -113,14 +113,11 @@ async def _process(services: Services, channel: Platform, job: Job, worker_id: s
         seconds=outcome.seconds,
         result_id=result_id,
     )
-    message_id = None
-    if await queue.mark_reply_started(services.db, job.id, worker_id):
-        message_id = await channel.send_result(job, reply)
-    await queue.complete_job(
+    stored = await queue.begin_reply(
         services.db,
         job,
         worker_id,
-        result=queue.NewResult(
+        queue.NewResult(
             media=media_key,
             input_media=job.input_media,
             width=size.width,
@@ -129,6 +126,13 @@ async def _process(services: Services, channel: Platform, job: Job, worker_id: s
             gallery=job.share or channel.shares_by_default(job),
             public_id=result_id,
         ),
+    )
+    message_id = await channel.send_result(job, reply) if stored is not None else None
+    await queue.complete_job(
+        services.db,
+        job,
+        worker_id,
+        result=None,
         reply_message_id=message_id,
         inference_seconds=outcome.seconds,
     )
@@ -163,6 +167,18 @@ async def _fail(
         try:
             message_id = await channel.send_error(job, message)
         except RetryLater as exc:
+            if job.attempts >= services.settings.job_max_attempts:
+                log.error(
+                    "job %s: the platform stayed unreachable; failing it without telling "
+                    "the user (%s)",
+                    job.id,
+                    exc.reason,
+                )
+                await queue.fail_job(
+                    services.db, job, worker_id, kind=kind, message=message, reply_message_id=None
+                )
+                _observe_done(services, job, "failed")
+                return
             # Tell the user later: the job goes back with its error kept for the next try.
             await queue.clear_reply_started(services.db, job.id, worker_id)
             log.warning("job %s: could not send the error message yet: %s", job.id, exc.reason)

@@ -75,9 +75,11 @@ class Scheduler:
         self._scheduler.start()
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        self._scheduler.shutdown(wait=False)
+        # Pause first: APScheduler's shutdown cancels the runs in flight, mid-query.
+        self._scheduler.pause()
         if self._running:
             await asyncio.wait(set(self._running), timeout=grace_seconds)
+        self._scheduler.shutdown(wait=False)
         for task in set(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)

@@ -90,21 +90,28 @@ class Worker:
                 return
 
     async def stop(self, grace_seconds: float) -> None:
-        """Stop claiming; let running jobs finish within `grace_seconds`; release the rest."""
+        """Stop claiming; let running jobs finish within `grace_seconds`; release the rest.
+
+        Idle loops end at once; a busy loop ends when its job is done. Jobs still running after
+        the grace period are cancelled and released back to the queue untouched."""
         self._stopping.set()
-        running = [task for _, task in self._running.values()]
-        if running:
-            log.info("waiting up to %.0f s for %d running job(s)", grace_seconds, len(running))
-            await asyncio.wait(running, timeout=grace_seconds)
+        self._wake.set()
+        if self._running:
+            log.info(
+                "waiting up to %.0f s for %d running job(s)", grace_seconds, len(self._running)
+            )
+        if self._loops:
+            await asyncio.wait(self._loops, timeout=max(grace_seconds, 0.001))
         for job, task in list(self._running.values()):
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                try:
-                    await queue.release_job(self.services.db, job, self.worker_id)
-                    log.info("job %s released back to the queue", job.id)
-                except queue.LeaseLostError:
-                    log.warning("job %s: lease already lost while releasing", job.id)
+            if task.done():
+                continue
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            try:
+                await queue.release_job(self.services.db, job, self.worker_id)
+                log.info("job %s released back to the queue", job.id)
+            except queue.LeaseLostError:
+                log.warning("job %s: lease already lost while releasing", job.id)
         for loop in self._loops:
             loop.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)

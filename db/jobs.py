@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,16 +84,27 @@ def new_public_id() -> str:
 async def upsert_user(
     session: AsyncSession, channel: str, external_id: str, handle: str | None = None
 ) -> User:
-    found = await session.scalar(
+    """The user row, created if needed. `INSERT ... ON CONFLICT DO NOTHING` first, so two first
+    requests of a new user at the same moment cannot collide."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(User)
+        .values(
+            channel=channel,
+            external_id=external_id,
+            handle=handle,
+            blocked=False,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    )
+    user = await session.scalar(
         select(User).where(User.channel == channel, User.external_id == external_id)
     )
-    if found is not None:
-        if handle and found.handle != handle:
-            found.handle = handle
-        return found
-    user = User(channel=channel, external_id=external_id, handle=handle)
-    session.add(user)
-    await session.flush()
+    assert user is not None
+    if handle and user.handle != handle:
+        user.handle = handle
     return user
 
 
@@ -289,6 +302,26 @@ class NewResult:
     public_id: str | None = None
 
 
+async def begin_reply(db: Database, job: Job, worker_id: str, result: NewResult) -> Result | None:
+    """Store the result and commit that its reply is about to be sent, in one transaction
+    (a result from an earlier, interrupted attempt is replaced). None when a reply was already
+    started: then nothing may be sent. After a crash mid-send the result is still there, so
+    whatever the user received keeps working (buttons, gallery), and the job is completed
+    without a second reply."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job)
+            .where(_held(job.id, worker_id), Job.reply_started_at.is_(None))
+            .values(reply_started_at=utcnow())
+        )
+        if _rowcount(updated) != 1:
+            return None
+        await session.execute(delete(Result).where(Result.job_id == job.id))
+        row = _result_row(job, result)
+        session.add(row)
+        return row
+
+
 async def complete_job(
     db: Database,
     job: Job,
@@ -321,25 +354,29 @@ async def complete_job(
             raise LeaseLostError(job.id)
         if result is None:
             return None
-        row = Result(
-            public_id=result.public_id or new_public_id(),
-            job_id=job.id,
-            user_id=job.user_id,
-            channel=job.channel,
-            operation=job.operation,
-            filter_name=job.filter_name,
-            media=result.media,
-            input_media=result.input_media,
-            width=result.width,
-            height=result.height,
-            bytes=result.bytes,
-            gallery=result.gallery,
-            author_handle=result.author_handle,
-            post_url=result.post_url,
-            created_at=now,
-        )
+        row = _result_row(job, result)
         session.add(row)
         return row
+
+
+def _result_row(job: Job, result: NewResult) -> Result:
+    return Result(
+        public_id=result.public_id or new_public_id(),
+        job_id=job.id,
+        user_id=job.user_id,
+        channel=job.channel,
+        operation=job.operation,
+        filter_name=job.filter_name,
+        media=result.media,
+        input_media=result.input_media,
+        width=result.width,
+        height=result.height,
+        bytes=result.bytes,
+        gallery=result.gallery,
+        author_handle=result.author_handle,
+        post_url=result.post_url,
+        created_at=utcnow(),
+    )
 
 
 async def fail_job(

@@ -93,7 +93,7 @@ def describe(reply: Reply) -> str:
         )
     else:
         parts.append("Colourised")
-    parts.append(f"{reply.seconds:.1f} s")
+    parts.append(f"{reply.seconds:.1f} s" if reply.seconds >= 0.1 else "under 0.1 s")
     text = " · ".join(parts)
     if reply.colourised:
         text += " · colours are AI-generated"
