@@ -98,6 +98,9 @@ async def test_error_pages_are_html_with_the_message(client: Client) -> None:
     assert response.status == 404
     assert response.content_type == "text/html"
     assert "Content-Security-Policy" in response.headers
-    assert "Not found" in await response.text()
+    html = await response.text()
+    assert "Not found" in html and "There is nothing at this address." in html
+    tile = await client.get("/filters/Sharpen.jpg")
+    assert "There is no such filter." in await tile.text()
     api = await client.get("/api/v1/nothing-here")
     assert api.status == 404 and (await api.json())["error"]
