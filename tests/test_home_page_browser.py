@@ -58,8 +58,7 @@ async def base_url(tmp_path: Path) -> AsyncIterator[str]:
         }
     )
     services = await open_services(settings)
-    # intake=False leaves out only the housekeeping scheduler (see tests/test_web_api.py).
-    app = create_app(services, intake=False, channel_names=["web"])
+    app = create_app(services, channel_names=["web"])  # as `colorbot serve` runs it
     runner = web.AppRunner(app)
     await runner.setup()
     try:

@@ -47,10 +47,7 @@ async def app_clients(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Make
             }
         )
         services = await open_services(settings, shared_pipeline())
-        # intake=False leaves out the housekeeping scheduler only: its first runs start with the
-        # app and can still be in flight when a short test closes the database, which then
-        # hangs the event loop's shutdown (AsyncIOScheduler.shutdown(wait=False) leaves them).
-        app = create_app(services, run_worker=run_worker, intake=False, channel_names=["web"])
+        app = create_app(services, run_worker=run_worker, channel_names=["web"])
         client: Client = await aiohttp_client(app)
         opened.append((client, services))
         return client
@@ -59,5 +56,5 @@ async def app_clients(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Make
         yield make
     finally:
         for client, services in reversed(opened):
-            await client.close()  # stops the worker first
+            await client.close()  # stops the scheduler and the worker first
             await close_services(services)
