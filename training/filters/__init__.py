@@ -1,0 +1,1 @@
+"""Training of the 40 filter networks (PyTorch, the optional `train` extra)."""
