@@ -425,14 +425,16 @@ _MEASURE = textwrap.dedent(
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     from inference.images import ImageError, ImageLimits, decode_image
 
-    def vm_peak_kib():
+    def status_kib(field):
         for line in open("/proc/self/status"):
-            if line.startswith("VmPeak:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
 
+    # VmHWM/VmPeak belong to this process's own memory map. (ru_maxrss would not do: Linux
+    # carries it over from the parent across fork and exec, so a big test runner hides growth.)
     limits = ImageLimits(max_pixels=int(sys.argv[1]))
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    vm_before = vm_peak_kib()
+    rss_before = status_kib("VmHWM")
+    vm_before = status_kib("VmPeak")
     outcomes = []
     for path in sys.argv[2:]:
         try:
@@ -443,8 +445,8 @@ _MEASURE = textwrap.dedent(
             outcomes.append("MemoryError")
     print(json.dumps({
         "outcomes": outcomes,
-        "rss_growth_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024,
-        "vm_growth_mib": (vm_peak_kib() - vm_before) / 1024,
+        "rss_growth_mib": (status_kib("VmHWM") - rss_before) / 1024,
+        "vm_growth_mib": (status_kib("VmPeak") - vm_before) / 1024,
     }))
     """
 )
