@@ -22,6 +22,15 @@ CONTENT_TYPES = {
     "tif": "image/tiff",
     "bin": "application/octet-stream",
 }
+# The media extension for each format `inference.images.probe_image` reports.
+FORMAT_EXTENSIONS = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "TIFF": "tif",
+}
 _KEY = re.compile(r"^[0-9a-f]{64}\.(" + "|".join(CONTENT_TYPES) + r")$")
 
 
@@ -72,6 +81,10 @@ class MediaStore:
         except FileNotFoundError:
             return False
         return True
+
+    def put_image(self, data: bytes, image_format: str) -> str:
+        """Store an uploaded image under the extension of its (probed) format."""
+        return self.put(data, FORMAT_EXTENSIONS.get(image_format, "bin"))
 
     @staticmethod
     def content_type(key: str) -> str:

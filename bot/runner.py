@@ -24,14 +24,6 @@ GIVE_UP_MESSAGE = (
     "Sorry, something went wrong on my side and I couldn't finish your photo. "
     "Please try again later."
 )
-_EXTENSIONS = {
-    "JPEG": "jpg",
-    "PNG": "png",
-    "WEBP": "webp",
-    "GIF": "gif",
-    "BMP": "bmp",
-    "TIFF": "tif",
-}
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -90,8 +82,7 @@ async def _process(services: Services, channel: Platform, job: Job, worker_id: s
     data = await channel.fetch_input(job)
     if job.input_media is None:
         info = probe_image(data, services.image_limits)
-        ext = _EXTENSIONS.get(info.format, "bin")
-        key = await asyncio.to_thread(services.media.put, data, ext)
+        key = await asyncio.to_thread(services.media.put_image, data, info.format)
         await queue.update_job_fields(services.db, job.id, input_media=key)
         job.input_media = key
     photo = await asyncio.to_thread(decode_image, data, services.image_limits)

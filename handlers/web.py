@@ -27,14 +27,6 @@ from inference.pipeline import COLORIZE, FILTER
 
 CHANNEL = "web"
 SERVICES = web.AppKey("services", Services)
-_EXTENSIONS = {
-    "JPEG": "jpg",
-    "PNG": "png",
-    "WEBP": "webp",
-    "GIF": "gif",
-    "BMP": "bmp",
-    "TIFF": "tif",
-}
 _TEXT_FIELD_LIMIT = 1024
 
 
@@ -124,7 +116,7 @@ class WebChannel:
             return json_error(status, exc.user_message)
         except UserError as exc:
             return json_error(400, exc.user_message)
-        key = await asyncio.to_thread(services.media.put, image, _EXTENSIONS[info.format])
+        key = await asyncio.to_thread(services.media.put_image, image, info.format)
         event_id = request.headers.get("Idempotency-Key", "")[:100] or secrets.token_hex(16)
         new = queue.NewJob(
             channel=CHANNEL,
