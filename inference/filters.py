@@ -8,9 +8,10 @@ Each filter is a small network (trained by `training/filters`, shipped as
 
 with its colour terms C and position terms v as extra outputs. On first use a filter is baked:
 the network is evaluated on a colour lattice (`inference.lut`) and, if it looks at positions,
-on a grid of positions; applying it is then a few `cv2.remap` reads, a resize and a
-multiply-add, independent of the network's size. `apply_naive` evaluates the very same network
-per pixel (float32 features in numpy, onnxruntime), the way the filters were trained.
+on a lattice of positions; applying it is then a few `cv2.remap` reads and one multiply-add,
+independent of the network's size (all 40 baked take about 120 MiB). `apply_naive` evaluates
+the very same network per pixel (float32 features in numpy, onnxruntime), the way the filters
+were trained; the two agree within 1 level wherever they were compared (the tests assert 2).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from inference.lut import (
     cell_centre_values,
     colour_maps,
     colour_table,
+    fixed_point,
     fixed_point_maps,
     lattice_colours,
     lattice_positions,
@@ -249,11 +251,3 @@ def _evaluate(
         for start in range(0, len(features), _NAIVE_CHUNK)
     ]
     return np.concatenate(parts)
-
-
-def fixed_point(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Levels as int16 with as many fractional bits as the range allows (at most 1/64 level),
-    and the step that turns them back into levels."""
-    peak = max(float(np.abs(values).max()), 1.0)
-    scale = min(64.0, 32000.0 / peak)
-    return np.rint(values * scale).astype(np.int16), 1.0 / scale

@@ -125,3 +125,11 @@ def read_position_table(table: np.ndarray, height: int, width: int) -> np.ndarra
     maps[:, :, 0] = xs[np.newaxis, :]
     maps[:, :, 1] = ys[:, np.newaxis]
     return read_colour_table(table, maps)
+
+
+def fixed_point(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Levels as int16 with as many fractional bits as the range allows (at most 1/64 level),
+    and the step that turns them back into levels."""
+    peak = max(float(np.abs(values).max()), 1.0)
+    scale = min(64.0, 32000.0 / peak)
+    return np.rint(values * scale).astype(np.int16), 1.0 / scale

@@ -219,7 +219,9 @@ def test_bank_names_and_the_training_photos_agree(bank: FilterBank) -> None:
 
 def test_apply_keeps_shape_and_type_and_resolves_spellings(bank: FilterBank) -> None:
     photo = _photo("chelsea_color.png")
+    before = photo.copy()
     out = bank.apply("lo fi", photo)
+    assert np.array_equal(photo, before)
     assert out.shape == photo.shape and out.dtype == np.uint8
     assert np.array_equal(out, bank.apply("Lo-Fi", photo))
     assert not np.array_equal(out, photo)
@@ -255,18 +257,19 @@ def test_bad_images_are_refused(bank: FilterBank) -> None:
         bank.apply("Lo-Fi", np.zeros((0, 4, 3), dtype=np.uint8))
 
 
-def test_concurrent_first_use_bakes_once_and_agrees(tmp_path: Path) -> None:
+def test_concurrent_first_use_bakes_once_and_agrees() -> None:
     fresh = FilterBank(threads=1)
     photo = _photo("coffee_color.png")
     start = threading.Barrier(4)
 
-    def run(_: int) -> np.ndarray:
+    def run(_: int) -> tuple[np.ndarray, int]:
         start.wait()
-        return fresh.apply("Hefe", photo)
+        return fresh.apply("Hefe", photo), id(fresh.baked("Hefe"))
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(run, range(4)))
-    assert all(np.array_equal(results[0], r) for r in results[1:])
+    assert all(np.array_equal(results[0][0], image) for image, _ in results[1:])
+    assert len({baked for _, baked in results}) == 1
 
 
 @pytest.mark.slow
@@ -299,6 +302,18 @@ def test_grey_ramp_stays_in_order(bank: FilterBank) -> None:
         drops = np.maximum.accumulate(grey) - grey
         assert drops.max() <= 3, (name, drops.max())
         assert grey[-1] - grey[0] > 60, name
+
+
+def test_one_level_in_moves_few_levels_out(bank: FilterBank) -> None:
+    """Smooth everywhere in colour: no cliffs where the training photo had no pixels."""
+    base = np.random.default_rng(2).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    for name in FILTER_NAMES:
+        before = bank.apply(name, base).astype(int)
+        for channel in range(3):
+            step = base.copy()
+            step[:, :, channel] += 1
+            jump = np.abs(bank.apply(name, step).astype(int) - before).max()
+            assert jump <= 6, (name, channel, jump)
 
 
 def test_vignette_darkens_corners_on_any_aspect_ratio(bank: FilterBank) -> None:
