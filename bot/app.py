@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import pages
+from bot import admin, gallery_pages, pages, stats_pages
 from bot.media import MediaStore
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.scheduler import Scheduler, housekeeping_tasks
@@ -83,6 +83,9 @@ def create_app(
     for channel in services.channels.values():
         app.add_routes(channel.routes())
     pages.add_routes(app)
+    gallery_pages.add_routes(app)
+    stats_pages.add_routes(app)
+    admin.add_routes(app)
     app.cleanup_ctx.append(_lifecycle(services, run_worker, intake))
     return app
 

@@ -43,6 +43,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COLORIZE_MODEL", "embedded", "which colourisation model to serve"),
     Setting("PUBLIC_BASE_URL", "unset", "the public https URL (webhooks, links in replies)"),
     Setting("ADMIN_TOKEN", "unset", "bearer token for admin routes; off when unset"),
+    Setting(
+        "COOKIE_SECRET",
+        "a random key per process",
+        "signs the gallery's visitor cookies and vote CSRF tokens (set it when running several "
+        "web processes, or votes' cookies reset on every restart)",
+    ),
     Setting("TELEGRAM_TOKEN", "unset", "enables Telegram"),
     Setting("TELEGRAM_WEBHOOK_SECRET", "unset", "required in Telegram webhook mode"),
     Setting(
@@ -183,6 +189,7 @@ class Settings:
     colorize_model: str = "embedded"
     public_base_url: str | None = None
     admin_token: str | None = field(default=None, repr=False)
+    cookie_secret: str | None = field(default=None, repr=False)
     telegram: TelegramSettings | None = None
     x: XSettings | None = None
     inference_threads: int = 0
@@ -235,6 +242,7 @@ def _settings_from(env: Mapping[str, str]) -> Settings:
         colorize_model=_raw(env, "COLORIZE_MODEL") or "embedded",
         public_base_url=public_base_url,
         admin_token=_raw(env, "ADMIN_TOKEN"),
+        cookie_secret=_raw(env, "COOKIE_SECRET"),
         telegram=_telegram_settings(env, public_base_url),
         x=_x_settings(env, public_base_url),
         inference_threads=_parsed(env, "INFERENCE_THREADS", _int_at_least(0), 0),

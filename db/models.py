@@ -176,6 +176,8 @@ class Result(Base):
     # Gallery thumbnails, generated once (WebP with a JPEG fallback).
     thumb_webp: Mapped[str | None] = mapped_column(String(80))
     thumb_jpeg: Mapped[str | None] = mapped_column(String(80))
+    # The original re-encoded for the gallery's item page (no metadata), made with the thumbnails.
+    before_display: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -202,6 +204,17 @@ class UsageDay(Base):
     filter_name: Mapped[str] = mapped_column(String(32), default="")
     succeeded: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    p50_seconds: Mapped[float | None] = mapped_column(Float)
+    p95_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class LatencyDay(Base):
+    """p50/p95 end-to-end seconds of one day's finished jobs (all channels together)."""
+
+    __tablename__ = "latency_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer, default=0)
     p50_seconds: Mapped[float | None] = mapped_column(Float)
     p95_seconds: Mapped[float | None] = mapped_column(Float)
 

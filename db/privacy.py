@@ -19,13 +19,25 @@ async def _unreferenced(session: AsyncSession, keys: set[str]) -> list[str]:
     used: set[str | None] = set(
         (await session.scalars(select(Job.input_media).where(Job.input_media.in_(keys)))).all()
     )
-    for column in (Result.media, Result.input_media, Result.thumb_webp, Result.thumb_jpeg):
+    for column in (
+        Result.media,
+        Result.input_media,
+        Result.thumb_webp,
+        Result.thumb_jpeg,
+        Result.before_display,
+    ):
         used |= set((await session.scalars(select(column).where(column.in_(keys)))).all())
     return sorted(key for key in keys if key not in used)
 
 
 def _result_keys(result: Result) -> set[str]:
-    keys = {result.media, result.input_media, result.thumb_webp, result.thumb_jpeg}
+    keys = {
+        result.media,
+        result.input_media,
+        result.thumb_webp,
+        result.thumb_jpeg,
+        result.before_display,
+    }
     return {key for key in keys if key}
 
 

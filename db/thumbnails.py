@@ -1,0 +1,80 @@
+"""Thumbnail bookkeeping for the gallery: which items still need thumbnails, recording them,
+and which media keys are still referenced (so that nothing of a forgotten result is left)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from db.engine import Database
+from db.gallery import visible
+from db.models import Job, Result
+
+
+@dataclass(frozen=True)
+class ThumbnailSource:
+    id: int
+    media: str
+    input_media: str | None
+
+
+async def missing_thumbnails(
+    db: Database, limit: int, among_newest: int = 1000
+) -> list[ThumbnailSource]:
+    """Visible gallery items without thumbnails, newest first, among the newest `among_newest`
+    (older ones get theirs when a page shows them)."""
+    newest = (
+        select(Result.id).where(*visible()).order_by(Result.id.desc()).limit(among_newest)
+    ).subquery()
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(Result.id, Result.media, Result.input_media)
+            .where(Result.id.in_(select(newest.c.id)), Result.thumb_webp.is_(None))
+            .order_by(Result.id.desc())
+            .limit(limit)
+        )
+        return [ThumbnailSource(*row) for row in rows.all()]
+
+
+async def thumbnail_source(db: Database, result_id: int) -> ThumbnailSource | None:
+    async with db.sessions() as session:
+        row = (
+            await session.execute(
+                select(Result.id, Result.media, Result.input_media).where(Result.id == result_id)
+            )
+        ).first()
+    return None if row is None else ThumbnailSource(*row)
+
+
+async def set_thumbnails(
+    db: Database, result_id: int, *, webp: str, jpeg: str, before_display: str | None
+) -> bool:
+    """Record a result's thumbnails; False when the result is gone (forgotten meanwhile)."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Result)
+            .where(Result.id == result_id)
+            .values(thumb_webp=webp, thumb_jpeg=jpeg, before_display=before_display)
+        )
+    return int(getattr(updated, "rowcount", 0)) == 1
+
+
+async def media_in_use(db: Database, keys: Iterable[str]) -> set[str]:
+    """Which of these media keys a job or a result still references."""
+    wanted = set(keys)
+    used: set[str] = set()
+    columns = (
+        Job.input_media,
+        Result.media,
+        Result.input_media,
+        Result.thumb_webp,
+        Result.thumb_jpeg,
+        Result.before_display,
+    )
+    async with db.sessions() as session:
+        for column in columns:
+            found = await session.scalars(select(column).where(column.in_(wanted)))
+            used |= {key for key in found if key}
+    return used
