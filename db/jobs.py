@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import UserError
 from db.engine import Database
 from db.models import Event, Job, JobStatus, Result, User, utcnow
+from db.ranking import gallery_score
 
 
 class QueueFullError(UserError):
@@ -360,6 +361,7 @@ async def complete_job(
 
 
 def _result_row(job: Job, result: NewResult) -> Result:
+    created = utcnow()
     return Result(
         public_id=result.public_id or new_public_id(),
         job_id=job.id,
@@ -375,7 +377,9 @@ def _result_row(job: Job, result: NewResult) -> Result:
         gallery=result.gallery,
         author_handle=result.author_handle,
         post_url=result.post_url,
-        created_at=utcnow(),
+        created_at=created,
+        # Scored at once, so a new gallery item is ranked before the scheduler's next pass.
+        score=gallery_score(0, 0, False, created),
     )
 
 
