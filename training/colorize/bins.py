@@ -81,7 +81,8 @@ class AbBins:
 
     def nearest(self, ab: np.ndarray) -> np.ndarray:
         """ab (..., 2) -> the index of the nearest bin (...)."""
-        return self.grid_nearest[self._grid_coordinates(ab)].astype(np.int64)
+        nearest: np.ndarray = self.grid_nearest[self._grid_coordinates(ab)].astype(np.int64)
+        return nearest
 
     def soft_encode(self, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """ab (..., 2) -> (indices (..., 5) int64, weights (..., 5) float32)."""

@@ -22,13 +22,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.colorize import Colorizer
 from training.colorize.bins import AbBins, AbStats
 from training.colorize.contact import contact_sheet
-from training.colorize.gallery import sheet_rows, testdata_photos, validation_items, worst_items
+from training.colorize.gallery import (
+    read_image,
+    sheet_rows,
+    testdata_photos,
+    validation_items,
+    worst_items,
+)
 from training.colorize.metrics import AucCurve
 from training.colorize.scoring import (
     TABLE_HEAD,
-    Colorizer,
     Scores,
     constant_model,
     grey_of,
@@ -110,8 +116,8 @@ def measure_speed(model: Path, threads: int, repeats: int = 30) -> str:
         started = time.perf_counter()
         colorizer.session.run_batch(item)
         calls.append(time.perf_counter() - started)
-    photo = cv2.imread(str(TESTDATA_DIR / "rocket_grey.png"))
-    photo = cv2.resize(photo, (1224, 816), interpolation=cv2.INTER_CUBIC)  # 1.0 MP
+    grey = read_image(TESTDATA_DIR / "rocket_grey.png")
+    photo = cv2.resize(grey, (1224, 816), interpolation=cv2.INTER_CUBIC)  # 1.0 MP
     pipeline = []
     for _ in range(repeats // 2):
         started = time.perf_counter()

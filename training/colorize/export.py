@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -34,7 +35,9 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_DIFFERENCE = 0.05  # ab units, ONNX against PyTorch
 
 
-def build_net(checkpoint: Path, temperature: float, models_dir: Path) -> tuple[ColorizeNet, dict]:
+def build_net(
+    checkpoint: Path, temperature: float, models_dir: Path
+) -> tuple[ColorizeNet, dict[str, Any]]:
     """The whole model from a training checkpoint, in eval mode, and the checkpoint."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     centres = torch.from_numpy(AbBins.load(models_dir).centres)
@@ -113,7 +116,7 @@ def main() -> None:
         "--checkpoint", type=Path, default=REPO_ROOT / "training/runs/embedded-v1/final.pt"
     )
     parser.add_argument("--size", type=int, default=224, help="working size S (multiple of 32)")
-    parser.add_argument("--temperature", type=float, default=0.38)
+    parser.add_argument("--temperature", type=float, default=0.7, help="chosen by the sweep")
     parser.add_argument("--out", type=Path, default=SHIPPED_PATH)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR)

@@ -30,16 +30,26 @@ def video_frame(path: Path) -> np.ndarray | None:
     return frame if ok else None
 
 
+def read_image(path: Path) -> np.ndarray:
+    """A photo file as BGR uint8."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"cannot read {path}")
+    result: np.ndarray = image
+    return result
+
+
 def testdata_photos(folder: Path) -> list[Item]:
     """(label, grey input, colour original or None) for the shared test photos and videos."""
     items: list[Item] = []
     for colour_path in sorted(folder.glob("*_color.*")):
         stem = colour_path.stem.removesuffix("_color")
-        original = cv2.imread(str(colour_path))
-        grey = cv2.imread(str(folder / f"{stem}_grey.png"))
-        items.append((stem, grey if grey is not None else grey_of(original), original))
+        original = read_image(colour_path)
+        grey_path = folder / f"{stem}_grey.png"
+        grey = read_image(grey_path) if grey_path.exists() else grey_of(original)
+        items.append((stem, grey, original))
     for bw_path in sorted(folder.glob("*_bw_only.*")):
-        items.append((bw_path.stem, cv2.imread(str(bw_path)), None))
+        items.append((bw_path.stem, read_image(bw_path), None))
     for video in sorted((folder / "video").glob("*")):
         if video.suffix.lower() not in VIDEO_SUFFIXES:
             continue

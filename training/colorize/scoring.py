@@ -34,7 +34,8 @@ def constant_model(ab: tuple[float, float], size: int) -> bytes:
     entry = model.metadata_props.add()
     entry.key, entry.value = "colorbot.input_size", str(size)
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    data: bytes = model.SerializeToString()
+    return data
 
 
 def load_colorizer(name: str, model: Path | bytes, threads: int) -> Colorizer:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def save_checkpoint(path: Path, **state: object) -> None:
     partial.replace(path)
 
 
-def log_line(run_dir: Path, record: dict[str, object]) -> None:
+def log_line(run_dir: Path, record: Mapping[str, object]) -> None:
     print(json.dumps(record), flush=True)
     with open(run_dir / "log.jsonl", "a", encoding="utf-8") as log:
         log.write(json.dumps(record) + "\n")
@@ -163,7 +164,7 @@ def train(config: TrainConfig, resume: bool) -> None:
             group["lr"] = lr
         loss = soft_cross_entropy(decoder, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         step += 1
         elapsed = time.monotonic() - started
