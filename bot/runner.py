@@ -85,10 +85,11 @@ async def _process(services: Services, channel: Platform, job: Job, worker_id: s
         key = await asyncio.to_thread(services.media.put_image, data, info.format)
         await queue.update_job_fields(services.db, job.id, input_media=key)
         job.input_media = key
-    photo = await asyncio.to_thread(decode_image, data, services.image_limits)
+    compute = services.pipeline.compute
+    photo = await compute.run(decode_image, data, services.image_limits)
     outcome = await services.pipeline.run(job.operation, job.filter_name, photo)
     services.metrics.inference.labels(job.operation).observe(outcome.seconds)
-    jpeg = await asyncio.to_thread(encode_jpeg, outcome.bgr)
+    jpeg = await compute.run(encode_jpeg, outcome.bgr)
     media_key = await asyncio.to_thread(services.media.put, jpeg, "jpg")
     size = probe_image(jpeg, services.image_limits)
     result_id = queue.new_public_id()

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from bot.intake import Intake
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.settings import Settings
 from db.engine import Database
 from db.jobs import QueueLimits
 from inference.colorize import Colorizer
+from inference.compute import ComputePool, lower_thread_priority
 from inference.filters import FilterBank
 from inference.images import ImageLimits
 from inference.pipeline import PhotoPipeline
@@ -38,6 +40,11 @@ class Services:
     channels: dict[str, Platform] = field(default_factory=dict)
     # Called after a job is queued in this process, to wake an idle in-process worker.
     wake_workers: Callable[[], None] = field(default=lambda: None)
+    # The one way channels queue work (batches concurrent submissions into one transaction).
+    intake: Intake = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake = Intake(self.db, lambda: self.queue_limits, lambda: self.wake_workers())
 
     @property
     def queue_limits(self) -> QueueLimits:
@@ -55,7 +62,9 @@ class Services:
 
 def load_pipeline(settings: Settings, metrics: Metrics) -> PhotoPipeline:
     """Load and warm the models (blocking: seconds). Without a colourisation model the
-    service still runs the filters and says why colourising is off."""
+    service still runs the filters and says why colourising is off. Sessions are made on a
+    compute thread, so onnxruntime's own threads share its lower priority."""
+    compute = ComputePool()
     filters = FilterBank(threads=settings.inference_threads)
     colorizer: Colorizer | None = None
     try:
@@ -63,13 +72,15 @@ def load_pipeline(settings: Settings, metrics: Metrics) -> PhotoPipeline:
     except ModelNotInstalledError as exc:
         log.warning("colourisation is off: %s", exc)
     else:
-        session = ModelSession(
+        session = compute.call(
+            ModelSession,
             settings.colorize_model,
             path,
             threads=settings.inference_threads,
             policy=BatchPolicy(settings.batch_max_size, settings.batch_max_wait_ms),
             warmup_shape=Colorizer.warmup_shape,
             observer=metrics.observe_batch,
+            thread_initializer=lower_thread_priority,
         )
-        colorizer = Colorizer(session)
-    return PhotoPipeline(colorizer, filters)
+        colorizer = Colorizer(session, compute)
+    return PhotoPipeline(colorizer, filters, compute)

@@ -1,201 +1,79 @@
-"""The durable job queue: enqueue with dedupe and backpressure, atomic claim, leases, retries.
+"""The durable job queue, the running side: atomic claim, leases, retries, replies, results.
 
-A job is an INSERT with a unique (channel, event id), so a re-delivered event does nothing.
-Workers claim the oldest runnable job atomically with one `UPDATE ... RETURNING` (on
-PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so any number of worker processes
-on any number of machines can share one database). A claimed job holds a lease that the worker
+Getting work in (dedupe, backpressure, positions) is `db.intake`, whose names are re-exported
+here so callers can treat the queue as one thing. Workers claim the oldest runnable job
+atomically with one `UPDATE ... RETURNING` (on PostgreSQL the inner SELECT takes
+`FOR UPDATE SKIP LOCKED`, so any number of worker processes on any number of machines can share
+one database). A claimed job holds a lease that the worker
 renews; an expired lease puts the job back in the queue (`requeue_expired`). The reply id and
 `replied_at` are written in the same transaction that marks the job done.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
 from db.engine import Database
-from db.models import Event, Job, JobStatus, Result, User, utcnow
+from db.intake import (
+    Enqueued,
+    NewJob,
+    Outcome,
+    QueueFullError,
+    QueueLimits,
+    UserRateLimitedError,
+    enqueue_job,
+    enqueue_jobs,
+    job_by_event,
+    new_public_id,
+    position_in_queue,
+    record_event,
+    upsert_user,
+    user_id_for,
+)
+from db.models import Job, JobStatus, Result, utcnow
 from db.ranking import gallery_score
 
-
-class QueueFullError(UserError):
-    kind = "busy"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "I'm very busy right now. Please try again in a few minutes.",
-            detail="queue is above MAX_QUEUE",
-        )
-
-
-class UserRateLimitedError(UserError):
-    kind = "rate_limited"
-
-    def __init__(self, retry_at: datetime, limit: int) -> None:
-        self.retry_at = retry_at
-        minutes = max(1, round((retry_at - utcnow()).total_seconds() / 60))
-        super().__init__(
-            f"You've sent {limit} photos in the last hour, which is the limit. "
-            f"Please try again in about {minutes} minute{'s' if minutes != 1 else ''} "
-            f"(after {retry_at:%H:%M} UTC).",
-            detail=f"user rate limit {limit}/h reached",
-        )
-
-
-@dataclass(frozen=True)
-class NewJob:
-    channel: str
-    event_id: str
-    operation: str
-    user_external_id: str | None = None
-    user_handle: str | None = None
-    filter_name: str | None = None
-    source: dict[str, Any] = field(default_factory=dict)
-    reply_to: dict[str, Any] = field(default_factory=dict)
-    share: bool = False
-    input_media: str | None = None
-
-
-@dataclass(frozen=True)
-class Enqueued:
-    job: Job
-    created: bool
-    position: int | None
-
-
-@dataclass(frozen=True)
-class QueueLimits:
-    max_queue: int = 1000
-    user_jobs_per_hour: int = 10
-
-
-def new_public_id() -> str:
-    return secrets.token_urlsafe(12)
-
-
-async def upsert_user(
-    session: AsyncSession, channel: str, external_id: str, handle: str | None = None
-) -> User:
-    """The user row, created if needed. `INSERT ... ON CONFLICT DO NOTHING` first, so two first
-    requests of a new user at the same moment cannot collide."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(User)
-        .values(
-            channel=channel,
-            external_id=external_id,
-            handle=handle,
-            blocked=False,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    )
-    user = await session.scalar(
-        select(User).where(User.channel == channel, User.external_id == external_id)
-    )
-    assert user is not None
-    if handle and user.handle != handle:
-        user.handle = handle
-    return user
-
-
-async def record_event(db: Database, channel: str, event_id: str) -> bool:
-    """Remember a platform event; False when it was seen before (a re-delivery)."""
-    try:
-        async with db.sessions.begin() as session:
-            session.add(Event(channel=channel, event_id=event_id))
-    except IntegrityError:
-        return False
-    return True
-
-
-async def enqueue_job(db: Database, new: NewJob, limits: QueueLimits) -> Enqueued:
-    """Insert a job, or return the existing one for a re-delivered (channel, event id), with
-    its queue position, in one transaction. Raises `QueueFullError` above `max_queue`,
-    `UserRateLimitedError` over the user's hourly limit."""
-    try:
-        async with db.sessions.begin() as session:
-            existing = await _job_by_event(session, new.channel, new.event_id)
-            if existing is not None:
-                return Enqueued(existing, False, await _position(session, existing))
-            job, ahead = await _insert_job(session, new, limits)
-            return Enqueued(job, True, ahead + 1)
-    except IntegrityError:  # a concurrent delivery of the same event won the race
-        async with db.sessions() as session:
-            existing = await _job_by_event(session, new.channel, new.event_id)
-            if existing is None:
-                raise
-            return Enqueued(existing, False, await _position(session, existing))
-
-
-async def _job_by_event(session: AsyncSession, channel: str, event_id: str) -> Job | None:
-    return await session.scalar(select(Job).where(Job.channel == channel, Job.event_id == event_id))
-
-
-async def _position(session: AsyncSession, job: Job) -> int | None:
-    if job.status != JobStatus.QUEUED:
-        return None
-    ahead = await session.scalar(
-        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED, Job.id < job.id)
-    )
-    return int(ahead or 0) + 1
-
-
-async def _insert_job(session: AsyncSession, new: NewJob, limits: QueueLimits) -> tuple[Job, int]:
-    """-> (the new job, how many queued jobs are ahead of it)."""
-    now = utcnow()
-    user_id = None
-    if new.user_external_id is not None:
-        user = await upsert_user(session, new.channel, new.user_external_id, new.user_handle)
-        user_id = user.id
-    # One round trip for both limits: the queue's depth and this user's last hour.
-    depth_query = (
-        select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
-    ).scalar_subquery()
-    recent = select(func.count(), func.min(Job.created_at), depth_query).where(
-        Job.user_id == user_id, Job.created_at > now - timedelta(hours=1)
-    )
-    count, oldest, depth = (await session.execute(recent)).one()
-    if user_id is not None and count >= limits.user_jobs_per_hour and oldest is not None:
-        raise UserRateLimitedError(oldest + timedelta(hours=1), limits.user_jobs_per_hour)
-    if (depth or 0) >= limits.max_queue:
-        raise QueueFullError()
-    # The unique (channel, event_id) of the job itself makes a re-delivery a no-op; the
-    # events table is for events that make no job.
-    job = Job(
-        public_id=new_public_id(),
-        channel=new.channel,
-        event_id=new.event_id,
-        user_id=user_id,
-        reply_to=new.reply_to,
-        source=new.source,
-        operation=new.operation,
-        filter_name=new.filter_name,
-        share=new.share,
-        input_media=new.input_media,
-        status=JobStatus.QUEUED,
-        attempts=0,
-        run_after=now,
-        created_at=now,
-    )
-    session.add(job)
-    await session.flush()
-    return job, int(depth or 0)
+__all__ = [
+    "Enqueued",
+    "LeaseLostError",
+    "NewJob",
+    "NewResult",
+    "Outcome",
+    "QueueFullError",
+    "QueueLimits",
+    "UserRateLimitedError",
+    "begin_reply",
+    "claim_job",
+    "clear_reply_started",
+    "complete_job",
+    "enqueue_job",
+    "enqueue_jobs",
+    "fail_job",
+    "find_job_by_event",
+    "get_job",
+    "get_job_by_public_id",
+    "mark_reply_started",
+    "new_public_id",
+    "queue_depth",
+    "queue_position",
+    "record_event",
+    "release_job",
+    "renew_lease",
+    "requeue_expired",
+    "retry_job",
+    "update_job_fields",
+    "upsert_user",
+    "user_id_for",
+]
 
 
 async def find_job_by_event(db: Database, channel: str, event_id: str) -> Job | None:
     async with db.sessions() as session:
-        return await _job_by_event(session, channel, event_id)
+        return await job_by_event(session, channel, event_id)
 
 
 async def get_job(db: Database, job_id: int) -> Job | None:
@@ -213,7 +91,7 @@ async def queue_position(db: Database, job: Job) -> int | None:
     if job.status != JobStatus.QUEUED:
         return None
     async with db.sessions() as session:
-        return await _position(session, job)
+        return await position_in_queue(session, job)
 
 
 async def queue_depth(db: Database) -> int:
@@ -317,7 +195,8 @@ async def begin_reply(db: Database, job: Job, worker_id: str, result: NewResult)
         )
         if _rowcount(updated) != 1:
             return None
-        await session.execute(delete(Result).where(Result.job_id == job.id))
+        if job.attempts > 1:  # an interrupted earlier attempt may have stored one
+            await session.execute(delete(Result).where(Result.job_id == job.id))
         row = _result_row(job, result)
         session.add(row)
         return row

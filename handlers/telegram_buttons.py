@@ -5,7 +5,6 @@ whatever it leads to; the work itself (a job, a picture, a picker) goes on in th
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
@@ -181,7 +180,9 @@ class ButtonPresses:
 
         async def send() -> None:
             limits = self.services.image_limits
-            jpeg = await asyncio.to_thread(compare_files, media, original, result.media, limits)
+            jpeg = await self.services.pipeline.compute.run(
+                compare_files, media, original, result.media, limits
+            )
             await self.replier.send_picture(chat_id, jpeg, "Before / after", press.message_id)
 
         self.outbox.spawn(send(), "before / after")

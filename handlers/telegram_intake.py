@@ -153,7 +153,7 @@ class Intake:
         or is a re-delivery."""
         services = self.services
         try:
-            enqueued = await queue.enqueue_job(services.db, new, services.queue_limits)
+            enqueued = await services.intake.enqueue(new)
         except (queue.QueueFullError, queue.UserRateLimitedError) as exc:
             services.metrics.refused.labels(CHANNEL, exc.kind).inc()
             await refuse(exc.user_message)
@@ -161,7 +161,6 @@ class Intake:
         if not enqueued.created:
             return None
         services.metrics.enqueued.labels(CHANNEL).inc()
-        services.wake_workers()
         job = enqueued.job
         position = enqueued.position or 0
         if (

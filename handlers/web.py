@@ -129,7 +129,7 @@ class WebChannel:
             share=str(form.get("share", "")).lower() in ("true", "1", "on", "yes"),
         )
         try:
-            enqueued = await queue.enqueue_job(services.db, new, services.queue_limits)
+            enqueued = await services.intake.enqueue(new)
         except queue.QueueFullError as exc:
             services.metrics.refused.labels(CHANNEL, "busy").inc()
             return json_error(503, exc.user_message, **{"Retry-After": "300"})
@@ -139,7 +139,6 @@ class WebChannel:
             return json_error(429, exc.user_message, **{"Retry-After": str(wait)})
         if enqueued.created:
             services.metrics.enqueued.labels(CHANNEL).inc()
-            services.wake_workers()
         job = enqueued.job
         status_url = f"/api/v1/jobs/{job.public_id}"
         body = {

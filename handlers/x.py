@@ -13,7 +13,6 @@ reply's URL; a scheduler task keeps their like counts.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -157,7 +156,9 @@ class XChannel:
     async def send_result(self, job: Job, reply: Reply) -> str | None:
         image = reply.image
         if len(image) > UPLOAD_LIMIT:
-            image = await asyncio.to_thread(fit_upload, image, self.services.image_limits)
+            image = await self.services.pipeline.compute.run(
+                fit_upload, image, self.services.image_limits
+            )
         is_dm = job.source.get("kind") == DM
         # "seconds taken" as the person sees it: from the mention or DM to this reply.
         caption = describe(replace(reply, seconds=(utcnow() - job.created_at).total_seconds()))

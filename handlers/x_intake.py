@@ -115,7 +115,7 @@ class XIntake:
             ),
         )
         try:
-            enqueued = await queue.enqueue_job(services.db, new, services.queue_limits)
+            enqueued = await services.intake.enqueue(new)
         except (queue.QueueFullError, queue.UserRateLimitedError) as exc:
             services.metrics.refused.labels(CHANNEL, exc.kind).inc()
             log.info("x %s %s refused: %s", item.kind, item.event_id, exc.detail)
@@ -124,7 +124,6 @@ class XIntake:
             return
         if enqueued.created:
             services.metrics.enqueued.labels(CHANNEL).inc()
-            services.wake_workers()
 
     async def delete_result(self, item: Incoming) -> None:
         """A "delete" reply to the bot's reply: remove that result and its media, delete the

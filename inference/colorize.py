@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from inference.compute import ComputePool
 from inference.sessions import ModelSession
 
 WORKING_SIZE_KEY = "colorbot.input_size"
@@ -97,9 +98,10 @@ def prepare(bgr: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, bool]:
 class Colorizer:
     """Colourises BGR photos with one shared `ModelSession` (batched across callers)."""
 
-    def __init__(self, session: ModelSession) -> None:
+    def __init__(self, session: ModelSession, compute: ComputePool | None = None) -> None:
         self.session = session
         self.size = self.working_size(session.metadata)
+        self._compute = compute
 
     @staticmethod
     def working_size(metadata: dict[str, str]) -> int:
@@ -113,9 +115,10 @@ class Colorizer:
 
     async def colorize(self, bgr: np.ndarray) -> ColorizeResult:
         """Colourise off the event loop: pre/post-processing on a thread, the model batched."""
-        lightness, item, had_colour = await asyncio.to_thread(prepare, bgr, self.size)
+        run = self._compute.run if self._compute is not None else asyncio.to_thread
+        lightness, item, had_colour = await run(prepare, bgr, self.size)
         ab = await self.session.run(item)
-        result = await asyncio.to_thread(merge_ab, lightness, ab)
+        result = await run(merge_ab, lightness, ab)
         return ColorizeResult(result, had_colour)
 
     def colorize_sync(self, bgr: np.ndarray) -> ColorizeResult:

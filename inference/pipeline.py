@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from bot.errors import UserError
 from inference.colorize import Colorizer, has_colour
+from inference.compute import ComputePool
 from inference.filters import FilterBank
 
 COLORIZE = "colorize"
@@ -40,9 +40,12 @@ class PhotoOutcome:
 class PhotoPipeline:
     """Runs one job's photo work; everything blocking happens off the event loop."""
 
-    def __init__(self, colorizer: Colorizer | None, filters: FilterBank) -> None:
+    def __init__(
+        self, colorizer: Colorizer | None, filters: FilterBank, compute: ComputePool
+    ) -> None:
         self.colorizer = colorizer
         self.filters = filters
+        self.compute = compute
 
     @property
     def can_colorize(self) -> bool:
@@ -65,12 +68,12 @@ class PhotoPipeline:
         if operation != FILTER or filter_name is None:
             raise ValueError(f"unknown operation {operation!r} / filter {filter_name!r}")
         # A colour photo is filtered as is; a black-and-white one is colourised, then filtered.
-        had_colour = await asyncio.to_thread(has_colour, bgr)
+        had_colour = await self.compute.run(has_colour, bgr)
         colourised = False
         if not had_colour and self.colorizer is not None:
             bgr = (await self.colorizer.colorize(bgr)).bgr
             colourised = True
-        filtered = await asyncio.to_thread(self.filters.apply, filter_name, bgr)
+        filtered = await self.compute.run(self.filters.apply, filter_name, bgr)
         return PhotoOutcome(
             filtered,
             operation,

@@ -59,6 +59,7 @@ class ModelSession:
         providers: list[str] | None = None,
         warmup_shape: WarmupShape | None = None,
         observer: BatchObserver | None = None,
+        thread_initializer: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.policy = policy or BatchPolicy()
@@ -75,7 +76,9 @@ class ModelSession:
         self.metadata: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
         self.batchable = not isinstance(self.input_shape[0], int)
         self._observer = observer
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ort-{name}")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"ort-{name}", initializer=thread_initializer
+        )
         self._filling: dict[tuple[object, ...], _Batch] = {}
         self._ready: deque[_Batch] = deque()
         self._running = False

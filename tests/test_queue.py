@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.intake import Intake
 from db.engine import Database
 from db.jobs import (
+    Enqueued,
     LeaseLostError,
     NewJob,
     NewResult,
@@ -20,6 +22,7 @@ from db.jobs import (
     clear_reply_started,
     complete_job,
     enqueue_job,
+    enqueue_jobs,
     fail_job,
     get_job,
     mark_reply_started,
@@ -190,3 +193,42 @@ async def test_the_per_user_limit_says_when_to_come_back(database: Database) -> 
     assert "try again in about 60 minutes" in caught.value.user_message
     # other users are not affected
     assert (await enqueue_job(database, new_job("e4", user="u2"), limits)).created
+
+
+async def test_a_batch_is_one_transaction_with_each_request_answered(database: Database) -> None:
+    limits = QueueLimits(max_queue=4, user_jobs_per_hour=2)
+    await enqueue_job(database, new_job("old", user="u1"), limits)
+    batch = [
+        new_job("old", user="u1"),  # a re-delivery: the existing job, never refused
+        new_job("a", user="u1"),  # u1's second job of the hour
+        new_job("b", user="u1"),  # u1's third: over the limit
+        new_job("a", user="u1"),  # the same event twice in one batch: one job
+        new_job("c", user="u2"),
+        new_job("d", user="u3"),  # the queue is now full (4)
+        new_job("e", user="u4"),  # busy
+    ]
+    outcomes = await enqueue_jobs(database, batch, limits)
+    old, first, limited, again, third, fourth, busy = outcomes
+    assert isinstance(old, Enqueued) and not old.created and old.position == 1
+    assert isinstance(first, Enqueued) and first.created and first.position == 2
+    assert isinstance(limited, UserRateLimitedError)
+    assert isinstance(again, Enqueued) and not again.created and again.job.id == first.job.id
+    assert isinstance(third, Enqueued) and third.position == 3
+    assert isinstance(fourth, Enqueued) and fourth.position == 4
+    assert isinstance(busy, QueueFullError)
+    assert await count_jobs(database) == 4
+
+
+async def test_the_intake_gathers_concurrent_submissions(database: Database) -> None:
+    woken: list[int] = []
+    intake = Intake(database, lambda: LIMITS, lambda: woken.append(1))
+    outcomes = await asyncio.gather(
+        *(intake.enqueue(new_job(f"e{i % 30}", user=f"u{i % 7}")) for i in range(60)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, Enqueued) for outcome in outcomes)
+    assert await count_jobs(database) == 30
+    assert len(woken) == 30  # once per new job
+    positions = sorted(o.position for o in outcomes if isinstance(o, Enqueued) and o.created)
+    assert positions == list(range(1, 31))
+    await intake.close()

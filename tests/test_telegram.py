@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -126,8 +127,13 @@ async def test_filter_as_a_reply_to_a_photo_and_with_the_bot_name(
     for text in ("/filter lofi", "/filter@colorbot_test_bot CLARENDON"):
         command = fake.updates.text(ALICE, text, reply_to=photo_message)
         assert await deliver(app, fake, command) == 200
-    await fake.wait_for(lambda: len(fake.sent("sendPhoto")) >= 2)
-    filtered = [c for c in fake.sent("sendPhoto") if "Colourised" not in c.params["caption"]]
+
+    def filtered_photos() -> list[Any]:
+        sent = fake.sent("sendPhoto")
+        return [c for c in sent if not c.params["caption"].startswith("Colourised")]
+
+    await fake.wait_for(lambda: len(filtered_photos()) >= 2)
+    filtered = filtered_photos()
     assert [c.params["caption"].split(" · ")[0] for c in filtered] == ["Lo-Fi", "Clarendon"]
     for call in filtered:
         assert picture_size(call) == (120, 90)
