@@ -5,13 +5,14 @@ Prints p50/p99 of `POST /api/v1/jobs`, the error count (only the documented 503 
 allowed), the server's memory before/after, and, as the in-run baseline, the same statistics for
 `GET /healthz` sent at the same rate just before. Bounded: it stops by itself.
 
-    python -m benchmarks.bench_submit [--rate 200] [--seconds 10]
+    python -m benchmarks.bench_submit [--rate 200] [--seconds 10] [--database sqlite|postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.conftest import create_postgres_database
+from tests.postgres import postgres_cluster
 from tests.service_process import photo_bytes, service_env, start, wait_ready
 
 
@@ -69,12 +72,17 @@ def report(name: str, latencies: list[float], statuses: Counter[int]) -> float:
     return p99
 
 
-async def run(rate: float, seconds: float) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        data = Path(scratch)
+async def run(rate: float, seconds: float, database: str) -> None:
+    with contextlib.ExitStack() as stack:
+        data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = f"sqlite+aiosqlite:///{data}/colorbot.db"
+        if database == "postgresql":
+            url = await create_postgres_database(stack.enter_context(postgres_cluster()))
+        print(f"database: {database}; {rate:.0f} submissions/s for {seconds:.0f} s")
         env = service_env(
             data,
-            f"sqlite+aiosqlite:///{data}/colorbot.db",
+            url,
+            AUTO_MIGRATE="true",
             USER_JOBS_PER_HOUR="1000000",
             MAX_QUEUE="1000",
             WORKER_CONCURRENCY="2",
@@ -130,8 +138,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    asyncio.run(run(args.rate, args.seconds))
+    asyncio.run(run(args.rate, args.seconds, args.database))
 
 
 if __name__ == "__main__":
