@@ -116,15 +116,27 @@ async def run(rate: float, seconds: float, database: str) -> None:
                         await response.read()
                         return response.status
 
+                async def jobs_finished() -> float:
+                    async with client.get(f"{base}/metrics") as response:
+                        text = await response.text()
+                    return sum(
+                        float(line.rsplit(" ", 1)[1])
+                        for line in text.splitlines()
+                        if line.startswith("colorbot_jobs_total{")
+                    )
+
                 memory_before = rss_mb(server.pid)
                 base_p99 = report("GET /healthz (base)", *await open_loop(rate, seconds, health))
+                finished_before = await jobs_finished()
                 latencies, statuses = await open_loop(rate, seconds, submit)
                 submit_p99 = report("POST /api/v1/jobs", latencies, statuses)
                 memory_after = rss_mb(server.pid)
+                finished = await jobs_finished() - finished_before
             errors = sum(n for status, n in statuses.items() if status not in (202, 503))
             print(f"errors (anything but 202 or the documented 503 busy answer): {errors}")
             print(f"busy answers (503): {statuses.get(503, 0)}")
             print(f"server memory: {memory_before:.0f} MB before, {memory_after:.0f} MB after")
+            print(f"jobs the workers finished meanwhile: {finished:.0f}")
             print(
                 f"p99 ratio submit / healthz baseline: {submit_p99 / base_p99:.2f}x "
                 f"(target: submit p99 <= 50 ms; measured {submit_p99:.1f} ms)"

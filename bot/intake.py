@@ -56,6 +56,14 @@ class Intake:
                 if not future.done():  # a waiter that gave up (client gone) is skipped
                     future.set_result(outcome)
 
+    async def make_way(self, most_seconds: float = 0.05) -> None:
+        """Background work (the workers) calls this before touching the database: while
+        submissions are being written it waits (at most `most_seconds`), so that on a single
+        SQLite connection the people waiting for an answer go first."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await asyncio.wait({writer}, timeout=most_seconds)
+
     async def close(self) -> None:
         if self._writer is not None:
             await asyncio.gather(self._writer, return_exceptions=True)

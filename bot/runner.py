@@ -105,6 +105,7 @@ async def _process(services: Services, channel: Platform, job: Job, worker_id: s
         seconds=outcome.seconds,
         result_id=result_id,
     )
+    await services.intake.make_way()
     stored = await queue.begin_reply(
         services.db,
         job,
@@ -120,6 +121,7 @@ async def _process(services: Services, channel: Platform, job: Job, worker_id: s
         ),
     )
     message_id = await channel.send_result(job, reply) if stored is not None else None
+    await services.intake.make_way()
     await queue.complete_job(
         services.db,
         job,

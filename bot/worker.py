@@ -50,6 +50,7 @@ class Worker:
         lease = float(self.services.settings.job_lease_seconds)
         while not self._stopping.is_set():
             try:
+                await self.services.intake.make_way()
                 job = await queue.claim_job(self.services.db, self.worker_id, lease)
             except (OSError, ConnectionError, TimeoutError) as exc:
                 log.warning("worker loop %d: cannot reach the database (%s)", index, exc)

@@ -232,3 +232,18 @@ async def test_the_intake_gathers_concurrent_submissions(database: Database) -> 
     positions = sorted(o.position for o in outcomes if isinstance(o, Enqueued) and o.created)
     assert positions == list(range(1, 31))
     await intake.close()
+
+
+async def test_background_work_makes_way_for_submissions_being_written(
+    database: Database,
+) -> None:
+    intake = Intake(database, lambda: LIMITS, lambda: None)
+    started = asyncio.get_running_loop().time()
+    await intake.make_way(5.0)  # nothing being written: no wait
+    assert asyncio.get_running_loop().time() - started < 1.0
+    submissions = [asyncio.create_task(intake.enqueue(new_job(f"e{i}"))) for i in range(40)]
+    await asyncio.sleep(0)  # the writer has started
+    await intake.make_way(30.0)
+    assert await count_jobs(database) == 40  # everything pending was written first
+    await asyncio.gather(*submissions)
+    await intake.close()
