@@ -14,57 +14,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import logging
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
-from PIL import Image
 
+from benchmarks.channel_timing import (
+    ONE_MP,
+    bare_work,
+    interleaved,
+    one_mp_jpeg,
+    report,
+    summary,
+)
 from bot.app import close_services, create_app, open_services
 from bot.settings import Settings
-from inference.images import decode_image, encode_jpeg
 from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_helpers import SECRET_HEADER, TOKEN, WEBHOOK, WEBHOOK_SECRET
 
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
-ONE_MP = (1000, 1000)
 USER = 4242
-
-
-def one_mp_jpeg(name: str) -> bytes:
-    with Image.open(TESTDATA / name) as image:
-        photo = image.convert("RGB").resize(ONE_MP, Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    photo.save(buffer, "JPEG", quality=92)
-    return buffer.getvalue()
-
-
-def summary(seconds: list[float]) -> str:
-    ordered = sorted(seconds)
-    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return f"median {statistics.median(seconds) * 1e3:7.1f} ms  p90 {p90 * 1e3:7.1f} ms"
-
-
-async def timed(run: Callable[[], Awaitable[float]], repeats: int) -> list[float]:
-    for _ in range(2):  # warm up
-        await run()
-    return [await run() for _ in range(repeats)]
-
-
-async def bare_work(
-    pipeline: PhotoPipeline, operation: str, name: str | None, jpeg: bytes
-) -> float:
-    started = time.perf_counter()
-    photo = await asyncio.to_thread(decode_image, jpeg)
-    outcome = await pipeline.run(operation, name, photo)
-    await asyncio.to_thread(encode_jpeg, outcome.bgr)
-    return time.perf_counter() - started
 
 
 async def run(repeats: int, threads: int) -> None:
@@ -124,15 +94,12 @@ async def measure(
     if pipeline.can_colorize:
         cases.append(("colourise", COLORIZE, None, grey, None))
     for title, operation, name, jpeg, caption in cases:
-        channel = await timed(lambda j=jpeg, c=caption: end_to_end(j, c), repeats)  # type: ignore[misc]
-        bare = await timed(
-            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j), repeats
-        )  # type: ignore[misc]
-        ratio = statistics.median(channel) / statistics.median(bare)
-        print(f"  {title:<13} end to end   {summary(channel)}")
-        print(f"  {'':<13} bare work    {summary(bare)}   (baseline)")
-        added = (statistics.median(channel) - statistics.median(bare)) * 1e3
-        print(f"  {'':<13} ratio {ratio:5.2f}; the channel adds {added:.1f} ms")
+        channel, bare = await interleaved(
+            lambda j=jpeg, c=caption: end_to_end(j, c),  # type: ignore[misc]
+            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j),  # type: ignore[misc]
+            repeats,
+        )
+        report(title, channel, bare)
     if not pipeline.can_colorize:
         print("  colourise     skipped: no colourisation model is installed")
     print(f"  webhook answered (job stored) {summary(webhook_answers)}")

@@ -16,63 +16,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import logging
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
-from PIL import Image
 
+from benchmarks.channel_timing import (
+    ONE_MP,
+    bare_work,
+    interleaved,
+    one_mp_jpeg,
+    report,
+    summary,
+)
 from bot.app import close_services, create_app, open_services
 from bot.settings import Settings
-from inference.images import decode_image, encode_jpeg
 from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
 from tests.fake_x import FakeX
 from tests.x_helpers import ALICE, BOT, BOT_ID, CREDENTIALS, x_env
 from tests.x_payloads import account_activity_posts, signed
-
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
-ONE_MP = (1000, 1000)
-
-
-def one_mp_jpeg(name: str) -> bytes:
-    with Image.open(TESTDATA / name) as image:
-        photo = image.convert("RGB").resize(ONE_MP, Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    photo.save(buffer, "JPEG", quality=92)
-    return buffer.getvalue()
-
-
-def summary(seconds: list[float]) -> str:
-    ordered = sorted(seconds)
-    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return f"median {statistics.median(seconds) * 1e3:7.1f} ms  p90 {p90 * 1e3:7.1f} ms"
-
-
-async def interleaved(
-    first: Callable[[], Awaitable[float]], second: Callable[[], Awaitable[float]], repeats: int
-) -> tuple[list[float], list[float]]:
-    """Alternate the two runs (after two warm-ups each), so both see the same machine load."""
-    for _ in range(2):
-        await first()
-        await second()
-    pairs = [(await first(), await second()) for _ in range(repeats)]
-    return [a for a, _ in pairs], [b for _, b in pairs]
-
-
-async def bare_work(
-    pipeline: PhotoPipeline, operation: str, name: str | None, jpeg: bytes
-) -> float:
-    started = time.perf_counter()
-    photo = await asyncio.to_thread(decode_image, jpeg)
-    outcome = await pipeline.run(operation, name, photo)
-    await asyncio.to_thread(encode_jpeg, outcome.bgr)
-    return time.perf_counter() - started
 
 
 async def run(repeats: int, threads: int) -> None:
@@ -140,11 +104,7 @@ async def measure(
             lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j),  # type: ignore[misc]
             repeats,
         )
-        ratio = statistics.median(channel) / statistics.median(bare)
-        print(f"  {title:<13} end to end   {summary(channel)}")
-        print(f"  {'':<13} bare work    {summary(bare)}   (baseline)")
-        added = (statistics.median(channel) - statistics.median(bare)) * 1e3
-        print(f"  {'':<13} ratio {ratio:5.2f}; the channel adds {added:.1f} ms")
+        report(title, channel, bare)
     if not pipeline.can_colorize:
         print("  colourise     skipped: no colourisation model is installed")
     print(f"  webhook answered (job stored) {summary(webhook_answers)}")
