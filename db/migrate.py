@@ -10,6 +10,7 @@ service never runs against a half-migrated schema.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -49,25 +50,25 @@ async def current_revision(database: Database) -> str | None:
         return await connection.run_sync(_current)
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
+async def _run(database: Database, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command on one of our connections, in one transaction."""
+
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
 
     async with database.engine.begin() as connection:
         await connection.run_sync(run)
+
+
+async def upgrade(database: Database, revision: str = "head") -> None:
+    await _run(database, command.upgrade, revision)
     log.info("database migrated to %s", await current_revision(database))
 
 
 async def downgrade(database: Database, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with database.engine.begin() as connection:
-        await connection.run_sync(run)
+    await _run(database, command.downgrade, revision)
 
 
 async def ensure_migrated(database: Database, *, auto_migrate: bool) -> None:
