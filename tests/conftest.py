@@ -21,6 +21,7 @@ from bot.settings import Settings
 from db.engine import Database, connect
 from db.migrate import upgrade
 from inference.pipeline import PhotoPipeline
+from tests.browser import CHROMIUM
 from tests.postgres import find_bindir, postgres_cluster
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -50,6 +51,16 @@ async def create_postgres_database(base_url: str) -> str:
     finally:
         await connection.close()
     return f"{base_url}/{name}"
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """/usr/bin/chromium, or a skip (a failure when COLORBOT_REQUIRE_BROWSER is set, as in CI)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("COLORBOT_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail(f"COLORBOT_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    return CHROMIUM
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

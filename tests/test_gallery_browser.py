@@ -11,7 +11,6 @@ Skipped when /usr/bin/chromium is missing, unless COLORBOT_REQUIRE_BROWSER=1 (CI
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,35 +28,13 @@ from bot.settings import Settings
 from bot.thumbnails import ThumbnailMaker
 from db.gallery import PAGE_SIZE
 from db.models import utcnow
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS
 from tests.gallery_seed import TESTDATA, seed_item, seed_usage_history
 from tests.web_app import shared_pipeline
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SEEDED = 28  # + 2 through the API: 30 items, so two pages
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("COLORBOT_REQUIRE_BROWSER", "") not in ("", "0"):
-            pytest.fail(f"COLORBOT_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    return CHROMIUM
 
 
 @dataclass

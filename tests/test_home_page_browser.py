@@ -7,7 +7,6 @@ Skipped when /usr/bin/chromium is missing, unless COLORBOT_REQUIRE_BROWSER=1 (CI
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,33 +17,12 @@ from playwright.async_api import ConsoleMessage, FilePayload, Page, async_playwr
 from bot.app import close_services, create_app, open_services
 from bot.pages import PREVIEWS
 from bot.settings import Settings
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PHOTO = ROOT.parent / "shared" / "testdata" / "coffee_color.png"
-VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("COLORBOT_REQUIRE_BROWSER", "") not in ("", "0"):
-            pytest.fail(f"COLORBOT_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    return CHROMIUM
 
 
 @pytest.fixture
