@@ -16,6 +16,9 @@ from db.models import Job
 
 log = logging.getLogger(__name__)
 
+# How long a stopping loop may take to finish its claim and give the job back.
+STOP_LOOPS_SECONDS = 10.0
+
 
 class Worker:
     """`concurrency` loops in this process, each running one job at a time."""
@@ -58,6 +61,9 @@ class Worker:
             if job is None:
                 await self._idle()
                 continue
+            if self._stopping.is_set():  # claimed just as the stop came: give it back
+                await self._release(job)
+                break
             task = asyncio.create_task(run_job(self.services, job, self.worker_id))
             self._running[job.id] = (job, task)
             heartbeat = asyncio.create_task(self._heartbeat(job.id, lease))
@@ -94,7 +100,9 @@ class Worker:
         """Stop claiming; let running jobs finish within `grace_seconds`; release the rest.
 
         Idle loops end at once; a busy loop ends when its job is done. Jobs still running after
-        the grace period are cancelled and released back to the queue untouched."""
+        the grace period are cancelled and released back to the queue untouched. A loop is
+        never cancelled in the middle of a claim (the claim may commit): it sees the stop and
+        gives back what it claimed."""
         self._stopping.set()
         self._wake.set()
         if self._running:
@@ -104,16 +112,21 @@ class Worker:
         if self._loops:
             await asyncio.wait(self._loops, timeout=max(grace_seconds, 0.001))
         for job, task in list(self._running.values()):
-            if task.done():
-                continue
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            try:
-                await queue.release_job(self.services.db, job, self.worker_id)
-                log.info("job %s released back to the queue", job.id)
-            except queue.LeaseLostError:
-                log.warning("job %s: lease already lost while releasing", job.id)
-        for loop in self._loops:
-            loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await self._release(job)
+        if self._loops:
+            _, stuck = await asyncio.wait(self._loops, timeout=STOP_LOOPS_SECONDS)
+            for loop in stuck:
+                log.warning("a worker loop did not stop in time; cancelling it")
+                loop.cancel()
+            await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
+
+    async def _release(self, job: Job) -> None:
+        try:
+            await queue.release_job(self.services.db, job, self.worker_id)
+            log.info("job %s released back to the queue", job.id)
+        except queue.LeaseLostError:
+            log.warning("job %s: lease already lost while releasing", job.id)
