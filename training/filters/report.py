@@ -43,11 +43,12 @@ A spatial step would cross the 3.0 line, and does not ship. `python -m
 training.filters.spatial_probe` fits, per filter, a 5x5 kernel per YCrCb channel from the served
 output to the real photo: the mean drops from 3.21 to 2.98 (worst Dogpatch 3.51). What it learns
 is the same for every filter: luma blurred (centre weight 0.74-0.88, the rest on the four
-neighbours) and chroma spread over the whole 5x5 window (centre ~0.1), i.e. the softening of the
-targets' own JPEG quantisation and 4:2:0 chroma subsampling, not anything the filters do.
-Shipping it would blur every photo users send to win the metric (and the served JPEG subsamples
-chroma anyway), and it amplifies the fast path's 1-level gap to the network to 3 levels. So the
-shipped filters stop at 3.21.
+neighbours) and chroma spread over the whole 5x5 window (centre ~0.1), i.e. a softening common
+to all the targets (their JPEG quantisation and 4:2:0 chroma subsampling, perhaps a resize on
+the way), not any one filter's look; Inkwell and Moon learn the same luma blur. Shipping it
+would blur every photo users send to win the metric (and the served JPEG subsamples chroma
+anyway), and it amplifies the fast path's 1-level gap to the network to 3 levels. So the shipped
+filters stop at 3.21.
 """
 
 
