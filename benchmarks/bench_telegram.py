@@ -17,20 +17,14 @@ import asyncio
 import logging
 import tempfile
 import time
+from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from benchmarks.channel_timing import (
-    ONE_MP,
-    bare_work,
-    interleaved,
-    one_mp_jpeg,
-    report,
-    summary,
-)
+from benchmarks.channel_timing import ONE_MP, compare_with_bare_work, summary
 from bot.app import close_services, create_app, open_services
 from bot.settings import Settings
-from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
+from inference.pipeline import PhotoPipeline
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_helpers import SECRET_HEADER, TOKEN, WEBHOOK, WEBHOOK_SECRET
 
@@ -54,9 +48,9 @@ async def run(repeats: int, threads: int) -> None:
             }
         )
         services = await open_services(settings)
-        client: TestClient = TestClient(
+        client: TestClient[Any, Any] = TestClient(
             TestServer(create_app(services, channel_names=["telegram"]))
-        )  # type: ignore[type-arg]
+        )
         await client.start_server()
         try:
             await measure(client, fake, services.pipeline, repeats)
@@ -67,10 +61,7 @@ async def run(repeats: int, threads: int) -> None:
 
 
 async def measure(
-    client: TestClient,
-    fake: FakeTelegram,
-    pipeline: PhotoPipeline,
-    repeats: int,  # type: ignore[type-arg]
+    client: TestClient[Any, Any], fake: FakeTelegram, pipeline: PhotoPipeline, repeats: int
 ) -> None:
     webhook_answers: list[float] = []
 
@@ -85,23 +76,10 @@ async def measure(
         await fake.wait_for(lambda: len(fake.sent("sendPhoto")) > before, timeout=120)
         return fake.sent("sendPhoto")[-1].at - started
 
-    colour = one_mp_jpeg("astronaut_color.png")
-    grey = one_mp_jpeg("astronaut_grey.png")
     print(f"Telegram webhook -> sendPhoto, {ONE_MP[0]}x{ONE_MP[1]} JPEG, median of {repeats}")
-    cases: list[tuple[str, str, str | None, bytes, str | None]] = [
-        ("filter Lo-Fi", FILTER, "Lo-Fi", colour, "/filter Lo-Fi")
-    ]
-    if pipeline.can_colorize:
-        cases.append(("colourise", COLORIZE, None, grey, None))
-    for title, operation, name, jpeg, caption in cases:
-        channel, bare = await interleaved(
-            lambda j=jpeg, c=caption: end_to_end(j, c),  # type: ignore[misc]
-            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j),  # type: ignore[misc]
-            repeats,
-        )
-        report(title, channel, bare)
-    if not pipeline.can_colorize:
-        print("  colourise     skipped: no colourisation model is installed")
+    await compare_with_bare_work(
+        pipeline, end_to_end, filter_words="/filter Lo-Fi", colourise_words=None, repeats=repeats
+    )
     print(f"  webhook answered (job stored) {summary(webhook_answers)}")
 
 

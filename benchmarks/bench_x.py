@@ -23,17 +23,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from benchmarks.channel_timing import (
-    ONE_MP,
-    bare_work,
-    interleaved,
-    one_mp_jpeg,
-    report,
-    summary,
-)
+from benchmarks.channel_timing import ONE_MP, compare_with_bare_work, summary
 from bot.app import close_services, create_app, open_services
 from bot.settings import Settings
-from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
+from inference.pipeline import PhotoPipeline
 from tests.fake_x import FakeX
 from tests.x_helpers import ALICE, BOT, BOT_ID, CREDENTIALS, x_env
 from tests.x_payloads import account_activity_posts, signed
@@ -71,8 +64,8 @@ async def measure(
 ) -> None:
     webhook_answers: list[float] = []
 
-    async def end_to_end(jpeg: bytes, words: str) -> float:
-        post = fake.add_post(ALICE, f"@{BOT} {words}".strip(), photo=jpeg)
+    async def end_to_end(jpeg: bytes, words: str | None) -> float:
+        post = fake.add_post(ALICE, f"@{BOT} {words or ''}".strip(), photo=jpeg)
         body, headers = signed(account_activity_posts(fake, post), CREDENTIALS.consumer_secret)
         started = time.monotonic()
         response = await client.post("/webhooks/x", data=body, headers=headers)
@@ -90,23 +83,10 @@ async def measure(
         ]
         return answer.at - started
 
-    colour = one_mp_jpeg("astronaut_color.png")
-    grey = one_mp_jpeg("astronaut_grey.png")
     print(f"X webhook -> POST /2/tweets, {ONE_MP[0]}x{ONE_MP[1]} JPEG, median of {repeats}")
-    cases: list[tuple[str, str, str | None, bytes, str]] = [
-        ("filter Lo-Fi", FILTER, "Lo-Fi", colour, "lofi")
-    ]
-    if pipeline.can_colorize:
-        cases.append(("colourise", COLORIZE, None, grey, ""))
-    for title, operation, name, jpeg, words in cases:
-        channel, bare = await interleaved(
-            lambda j=jpeg, w=words: end_to_end(j, w),  # type: ignore[misc]
-            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j),  # type: ignore[misc]
-            repeats,
-        )
-        report(title, channel, bare)
-    if not pipeline.can_colorize:
-        print("  colourise     skipped: no colourisation model is installed")
+    await compare_with_bare_work(
+        pipeline, end_to_end, filter_words="lofi", colourise_words=None, repeats=repeats
+    )
     print(f"  webhook answered (job stored) {summary(webhook_answers)}")
     print(f"  fake X API rejected {fake.rejected_auth} request(s) for their OAuth signature")
 

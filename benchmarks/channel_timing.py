@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from inference.images import decode_image, encode_jpeg
-from inference.pipeline import PhotoPipeline
+from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 ONE_MP = (1000, 1000)
@@ -61,3 +61,31 @@ def report(title: str, channel: list[float], bare: list[float]) -> None:
     print(f"  {title:<13} end to end   {summary(channel)}")
     print(f"  {'':<13} bare work    {summary(bare)}   (baseline)")
     print(f"  {'':<13} ratio {ratio:5.2f}; the channel adds {added:.1f} ms")
+
+
+async def compare_with_bare_work(
+    pipeline: PhotoPipeline,
+    end_to_end: Callable[[bytes, str | None], Awaitable[float]],
+    *,
+    filter_words: str,
+    colourise_words: str | None,
+    repeats: int,
+) -> None:
+    """Time the channel end to end against the bare work, alternating: a colour photo with the
+    words that ask for Lo-Fi, and (when a model is installed) a grey photo with the words that
+    ask for colourisation. `end_to_end(jpeg, words)` sends one message and returns seconds."""
+    cases: list[tuple[str, str, str | None, str, str | None]] = [
+        ("filter Lo-Fi", FILTER, "Lo-Fi", "astronaut_color.png", filter_words)
+    ]
+    if pipeline.can_colorize:
+        cases.append(("colourise", COLORIZE, None, "astronaut_grey.png", colourise_words))
+    for title, operation, name, photo, words in cases:
+        jpeg = one_mp_jpeg(photo)
+        channel, bare = await interleaved(
+            lambda j=jpeg, w=words: end_to_end(j, w),  # type: ignore[misc]
+            lambda o=operation, n=name, j=jpeg: bare_work(pipeline, o, n, j),  # type: ignore[misc]
+            repeats,
+        )
+        report(title, channel, bare)
+    if not pipeline.can_colorize:
+        print("  colourise     skipped: no colourisation model is installed")
