@@ -40,6 +40,13 @@ async def running_fake() -> AsyncIterator[FakeTelegram]:
         await fake.close()
 
 
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API, on 127.0.0.1 for one test (import it and list it in `__all__`)."""
+    async with running_fake() as server:
+        yield server
+
+
 def telegram_env(fake: FakeTelegram, **extra: str) -> dict[str, str]:
     return {
         "TELEGRAM_TOKEN": TOKEN,

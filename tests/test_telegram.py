@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,12 @@ from tests.telegram_helpers import (
     colour_jpeg,
     colour_png,
     deliver,
+    fake,
     grey_jpeg,
     jobs_of,
     no_token_leaks,
     picture_size,
     reply_to_id,
-    running_fake,
     start_app,
     stored_rows,
     telegram_env,
@@ -41,13 +40,7 @@ from tests.telegram_helpers import (
 )
 
 pytestmark = pytest.mark.usefixtures("no_token_leaks")
-__all__ = ["no_token_leaks"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake", "no_token_leaks"]
 
 
 async def test_start_registers_the_webhook_with_its_secret_and_the_command_menu(

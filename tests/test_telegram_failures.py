@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -21,10 +20,10 @@ from tests.telegram_helpers import (
     colour_jpeg,
     corrupt_jpeg,
     deliver,
+    fake,
     jobs_of,
     no_token_leaks,
     picture_size,
-    running_fake,
     start_app,
     stored_rows,
     wait_for_events,
@@ -32,13 +31,7 @@ from tests.telegram_helpers import (
 )
 
 pytestmark = pytest.mark.usefixtures("no_token_leaks")
-__all__ = ["no_token_leaks"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake", "no_token_leaks"]
 
 
 def lofi(fake: FakeTelegram, user: int = ALICE, size: tuple[int, int] = (80, 60)) -> dict:

@@ -4,7 +4,6 @@ and its offset survives a restart; a worker-only process takes no updates at all
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,19 +14,13 @@ from tests.telegram_helpers import (
     ALICE,
     TOKEN,
     colour_jpeg,
+    fake,
     no_token_leaks,
-    running_fake,
     wait_for_jobs,
 )
 
 pytestmark = pytest.mark.usefixtures("no_token_leaks")
-__all__ = ["no_token_leaks"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake", "no_token_leaks"]
 
 
 def polling_env(fake: FakeTelegram, **extra: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ large results as a file too, and progress (chat action, "#N in line")."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -17,23 +16,17 @@ from tests.telegram_helpers import (
     buttons_of,
     colour_jpeg,
     deliver,
+    fake,
     jobs_of,
     no_token_leaks,
     picture_size,
     reply_to_id,
-    running_fake,
     start_app,
     wait_for_jobs,
 )
 
 pytestmark = pytest.mark.usefixtures("no_token_leaks")
-__all__ = ["no_token_leaks"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake", "no_token_leaks"]
 
 
 async def filtered_photo(app: RunningApp, fake: FakeTelegram, size: tuple[int, int]) -> Call:

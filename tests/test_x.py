@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,10 +18,10 @@ from tests.x_helpers import (
     BOT_ID,
     SECRETS,
     deliver,
+    fake,
     finished_job,
     grey_jpeg,
     result_of,
-    running_fake,
     start_app,
     stored_rows,
     wait_until,
@@ -36,11 +35,7 @@ from tests.x_payloads import (
     signed,
 )
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeX]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake"]  # a fixture
 
 
 async def test_crc_answers_the_published_test_vector(make_app: MakeApp, fake: FakeX) -> None:

@@ -26,22 +26,18 @@ from tests.x_helpers import (
     BOT_ID,
     SECRETS,
     deliver,
+    fake,
     find_job,
     finished_job,
     grey_jpeg,
     result_of,
-    running_fake,
     start_app,
     stored_rows,
     wait_until,
 )
 from tests.x_payloads import account_activity_dm, account_activity_posts, dm_event
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeX]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake"]  # a fixture
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ fake X API, following next_token, with a since_id kept in the database across re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from db.channel_state import get_cursor
 from db.models import JobStatus
@@ -18,19 +15,15 @@ from tests.x_helpers import (
     BOB,
     BOT,
     BOT_ID,
+    fake,
     finished_job,
     grey_jpeg,
-    running_fake,
     start_app,
     stored_rows,
     wait_until,
 )
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeX]:
-    async with running_fake() as server:
-        yield server
+__all__ = ["fake"]  # a fixture
 
 
 def poller(app: RunningApp) -> MentionsPoller:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -43,6 +44,13 @@ async def running_fake() -> AsyncIterator[FakeX]:
         yield fake
     finally:
         await fake.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeX]:
+    """The fake X API, on 127.0.0.1 for one test (import it and list it in `__all__`)."""
+    async with running_fake() as server:
+        yield server
 
 
 def x_env(fake: FakeX, **extra: str) -> dict[str, str]:
