@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import tempfile
 import time
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from benchmarks.channel_timing import ONE_MP, compare_with_bare_work, summary
-from bot.app import close_services, create_app, open_services
-from bot.settings import Settings
+from benchmarks.channel_timing import ONE_MP, channel_app, compare_with_bare_work, summary
 from inference.pipeline import PhotoPipeline
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_helpers import SECRET_HEADER, TOKEN, WEBHOOK, WEBHOOK_SECRET
@@ -34,30 +31,20 @@ USER = 4242
 async def run(repeats: int, threads: int) -> None:
     fake = FakeTelegram(TOKEN)
     await fake.start()
-    with tempfile.TemporaryDirectory() as scratch:
-        settings = Settings.from_env(
+    try:
+        async with channel_app(
+            "telegram",
             {
-                "COLORBOT_DATA_DIR": scratch,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/colorbot.db",
                 "TELEGRAM_TOKEN": TOKEN,
                 "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "PUBLIC_BASE_URL": "https://bot.example",
                 "TELEGRAM_API_URL": fake.url,
-                "USER_JOBS_PER_HOUR": "100000",
-                "INFERENCE_THREADS": str(threads),
-            }
-        )
-        services = await open_services(settings)
-        client: TestClient[Any, Any] = TestClient(
-            TestServer(create_app(services, channel_names=["telegram"]))
-        )
-        await client.start_server()
-        try:
+            },
+            threads,
+        ) as (client, services):
             await measure(client, fake, services.pipeline, repeats)
-        finally:
-            await client.close()
-            await close_services(services)
-            await fake.close()
+    finally:
+        await fake.close()
 
 
 async def measure(

@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import tempfile
 import time
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from benchmarks.channel_timing import ONE_MP, compare_with_bare_work, summary
-from bot.app import close_services, create_app, open_services
-from bot.settings import Settings
+from benchmarks.channel_timing import ONE_MP, channel_app, compare_with_bare_work, summary
 from inference.pipeline import PhotoPipeline
 from tests.fake_x import FakeX
 from tests.x_helpers import ALICE, BOT, BOT_ID, CREDENTIALS, x_env
@@ -36,27 +33,11 @@ async def run(repeats: int, threads: int) -> None:
     fake = FakeX(CREDENTIALS, BOT_ID, BOT)
     fake.add_user(ALICE, "alice")
     await fake.start()
-    with tempfile.TemporaryDirectory() as scratch:
-        settings = Settings.from_env(
-            {
-                **x_env(fake),
-                "COLORBOT_DATA_DIR": scratch,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/colorbot.db",
-                "USER_JOBS_PER_HOUR": "100000",
-                "INFERENCE_THREADS": str(threads),
-            }
-        )
-        services = await open_services(settings)
-        client: TestClient[Any, Any] = TestClient(
-            TestServer(create_app(services, channel_names=["x"]))
-        )
-        await client.start_server()
-        try:
+    try:
+        async with channel_app("x", x_env(fake), threads) as (client, services):
             await measure(client, fake, services.pipeline, repeats)
-        finally:
-            await client.close()
-            await close_services(services)
-            await fake.close()
+    finally:
+        await fake.close()
 
 
 async def measure(

@@ -6,12 +6,19 @@ from __future__ import annotations
 import asyncio
 import io
 import statistics
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
+from bot.app import close_services, create_app, open_services
+from bot.services import Services
+from bot.settings import Settings
 from inference.images import decode_image, encode_jpeg
 from inference.pipeline import COLORIZE, FILTER, PhotoPipeline
 
@@ -89,3 +96,31 @@ async def compare_with_bare_work(
         report(title, channel, bare)
     if not pipeline.can_colorize:
         print("  colourise     skipped: no colourisation model is installed")
+
+
+@asynccontextmanager
+async def channel_app(
+    channel: str, env: dict[str, str], threads: int
+) -> AsyncIterator[tuple[TestClient[Any, Any], Services]]:
+    """The real app serving one channel on loopback, with a scratch SQLite database and data
+    folder, the shipped models, and no per-user limit; `env` adds the channel's settings."""
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings.from_env(
+            {
+                **env,
+                "COLORBOT_DATA_DIR": scratch,
+                "DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/colorbot.db",
+                "USER_JOBS_PER_HOUR": "100000",
+                "INFERENCE_THREADS": str(threads),
+            }
+        )
+        services = await open_services(settings)
+        client: TestClient[Any, Any] = TestClient(
+            TestServer(create_app(services, channel_names=[channel]))
+        )
+        await client.start_server()
+        try:
+            yield client, services
+        finally:
+            await client.close()
+            await close_services(services)
