@@ -14,7 +14,7 @@ interpolation never crosses into the next tile: at r = 255 the weight of the nex
 
 A position table holds a function of the normalised position (see `filter_features`) sampled
 on a `cells` x `cells` lattice over [-1, 1]^2, corners included, and is read at every pixel
-centre with a bilinear `cv2.remap` (pixel centres always fall inside the lattice: no
+centre bilinearly, by one `cv2.warpAffine` (pixel centres always fall inside the lattice: no
 clamping at the borders, where a vignette changes fastest).
 """
 
@@ -116,15 +116,24 @@ def position_table(values: np.ndarray, cells: int = DEFAULT_CELLS) -> np.ndarray
     return np.ascontiguousarray(values.reshape(cells, cells, values.shape[1]), dtype=np.float32)
 
 
-def read_position_table(table: np.ndarray, height: int, width: int) -> np.ndarray:
-    """The position function at every pixel centre of a (height, width) photo."""
-    last = np.float32(table.shape[0] - 1)  # lattice index of x = 1; x = -1 is index 0
-    xs = (np.arange(width, dtype=np.float32) + 0.5) / np.float32(width) * last
-    ys = (np.arange(height, dtype=np.float32) + 0.5) / np.float32(height) * last
-    maps = np.empty((height, width, 2), dtype=np.float32)
-    maps[:, :, 0] = xs[np.newaxis, :]
-    maps[:, :, 1] = ys[:, np.newaxis]
-    return read_colour_table(table, maps)
+def read_position_table(
+    table: np.ndarray, height: int, width: int, rows: tuple[int, int] | None = None
+) -> np.ndarray:
+    """The position function at every pixel centre of a (height, width) photo, or of its rows
+    first..last-1 when `rows` is (first, last): a bilinear read where the lattice index of a
+    pixel centre is (col + 0.5) / width * (cells - 1), done as one affine warp."""
+    first, last = rows or (0, height)
+    cells = np.float32(table.shape[0] - 1)  # lattice index of x = 1; x = -1 is index 0
+    sx, sy = cells / np.float32(width), cells / np.float32(height)
+    to_table = np.array([[sx, 0, 0.5 * sx], [0, sy, (first + 0.5) * sy]], dtype=np.float32)
+    out = cv2.warpAffine(
+        table,
+        to_table,
+        (width, last - first),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(out).reshape(last - first, width, -1)
 
 
 def fixed_point(values: np.ndarray) -> tuple[np.ndarray, float]:
