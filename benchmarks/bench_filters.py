@@ -2,9 +2,10 @@
 same process.
 
 On a 1-megapixel photo (astronaut_color.png resized to 1000 x 1000), for each chosen filter:
-the median time of `FilterBank.apply` (baked colour and position tables read with OpenCV) and
-of `FilterBank.apply_naive` (float32 per-pixel features in numpy fed to the plain network in
-onnxruntime, the way the filters were trained), their ratio, and the largest and mean absolute
+the median time of `FilterBank.apply` (baked colour and position tables read with OpenCV, then
+the chroma step; the step's own share is shown beside it) and of `FilterBank.apply_naive`
+(float32 per-pixel features in numpy fed to the plain network in onnxruntime, the way the
+filters were trained, then the same step), their ratio, and the largest and mean absolute
 difference between the two outputs in 8-bit levels. Also the one-off cost of baking all 40
 filters and the memory their tables take. Times are wall-clock medians with the process's CPU
 time beside them: on a shared machine the wall clock also counts other people's load.
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from inference.chroma import smooth_chroma
 from inference.filters import FILTER_NAMES, FilterBank
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "astronaut_color.png"
@@ -73,11 +75,13 @@ def main() -> None:
     )
     print("wall ms (CPU ms, all threads: what the machine's other load cannot inflate)")
     print(
-        f"{'filter':<10} {'position':>8} {'fast':>16} {'naive':>18} {'ratio':>7} "
+        f"{'filter':<10} {'position':>8} {'fast':>16} {'(step)':>7} {'naive':>18} {'ratio':>7} "
         f"{'max diff':>9} {'mean diff':>10}"
     )
     for name in args.filters.split(","):
         fast_ms, fast_cpu = median_ms(lambda n=name: bank.apply(n, photo), args.repeats)
+        network = bank.apply_network(name, photo)
+        step_ms, _ = median_ms(lambda out=network: smooth_chroma(out), args.repeats)
         naive_ms, naive_cpu = median_ms(
             lambda n=name: bank.apply_naive(n, photo), max(3, args.repeats // 3)
         )
@@ -86,7 +90,8 @@ def main() -> None:
         ).astype(np.float64)
         print(
             f"{name:<10} {'yes' if bank.position_terms(name) else 'no':>8} "
-            f"{fast_ms:>6.1f} ({fast_cpu:>5.1f}) ms {naive_ms:>7.1f} ({naive_cpu:>6.1f}) ms "
+            f"{fast_ms:>6.1f} ({fast_cpu:>5.1f}) ms {step_ms:>7.1f} "
+            f"{naive_ms:>7.1f} ({naive_cpu:>6.1f}) ms "
             f"{naive_ms / fast_ms:>6.1f}x {diff.max():>9.0f} {diff.mean():>10.3f}"
         )
 

@@ -7,7 +7,8 @@ Input `features` (N, 7) float32, see `inference.filter_features`. Outputs:
 - `position_terms` (N, 3 K): v1, ... (colour-free, for baking the position table); only when
   the filter uses the position (K > 0).
 
-Metadata: `filter_name`, `position_terms` (K), `feature_names`, `train_mae`.
+Metadata: `filter_name`, `position_terms` (K), `feature_names`, `train_mae` (the training-pair
+error as served, i.e. after `inference.chroma.smooth_chroma`, which serving applies to `rgb`).
 """
 
 from __future__ import annotations

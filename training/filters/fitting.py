@@ -46,23 +46,43 @@ def fit(
     net = start or FilterNet(config.terms, config.hidden, config.position_hidden)
     steps, peak = config.steps, config.lr
     optimiser = torch.optim.AdamW(net.parameters(), lr=peak, weight_decay=config.weight_decay)
-    started = time.perf_counter()
-    running = 0.0
+    progress = Progress("step", steps, log)
     for step in range(steps):
         lr = peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for group in optimiser.param_groups:
             group["lr"] = lr
         index = torch.randint(0, x.shape[0], (config.batch,), generator=generator)
-        loss = clipped_l1(net(x[index]), y[index])
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        value = float(loss.detach())
-        running = 0.98 * running + 0.02 * value if step else value
-        if (step + 1) % 500 == 0:
-            elapsed = time.perf_counter() - started
-            log(f"  step {step + 1}/{steps}: {running * 255:.2f} levels, {elapsed:.0f} s")
+        progress.update(descend(optimiser, clipped_l1(net(x[index]), y[index])))
     return net
+
+
+def descend(optimiser: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One optimiser step on `loss`; returns its value."""
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return float(loss.detach())
+
+
+class Progress:
+    """A running mean of the loss, logged in levels every `every` steps."""
+
+    def __init__(
+        self, label: str, steps: int, log: Callable[[str], object], every: int = 500
+    ) -> None:
+        self.label, self.steps, self.log, self.every = label, steps, log, every
+        self.step, self.running = 0, 0.0
+        self.started = time.perf_counter()
+
+    def update(self, loss: float) -> None:
+        self.running = 0.98 * self.running + 0.02 * loss if self.step else loss
+        self.step += 1
+        if self.step % self.every == 0:
+            elapsed = time.perf_counter() - self.started
+            self.log(
+                f"  {self.label} {self.step}/{self.steps}: {self.running * 255:.2f} levels, "
+                f"{elapsed:.0f} s"
+            )
 
 
 @torch.no_grad()

@@ -1,6 +1,6 @@
 """Train the 40 filter networks from `../shared/filter-training/` and export them to ONNX.
 
-Usage (needs the `train` extra, i.e. PyTorch; 2-5 minutes per filter on one busy core, and
+Usage (needs the `train` extra, i.e. PyTorch; 4-7 minutes per filter on one busy core, and
 filters can be trained in parallel shards with `--only`):
 
     python -m training.filters.train --out inference/models/filters
@@ -12,11 +12,13 @@ Every filter gets the same recipe (`FitConfig`, seed 0, deterministic on the CPU
 loss on every pixel of its training pair. Unless the position term beats the colour-only net
 by `--position-gain` levels of mean absolute error, the filter ships as the plain colour map,
 which bakes into one small table and cannot fit content by where it is. The shipped variant is
-then trained on (`REFINE`: 1500 more steps, larger batches, lower rate). Finished filters are
-checkpointed under `training/runs/filters/` (weights + metrics); a re-run skips them unless
-`--force`, so an interrupted run loses at most one filter. At the end the per-filter table of
-mean absolute error in 8-bit levels (network, shipped fast path, and their largest difference)
-is written to `training/filters/RESULTS.md`.
+then trained on (`REFINE`: 1500 more steps, larger batches, lower rate), and finally through
+the chroma step serving applies after it (`through_chroma`: 1500 steps on random crops, the
+loss taken after `inference.chroma.smooth_chroma`). Finished stages are checkpointed under
+`training/runs/filters/` (weights + metrics); a re-run skips them unless `--force`, so an
+interrupted run loses at most one filter. At the end the per-filter table of mean absolute
+error in 8-bit levels (network, shipped fast path, and their largest difference) is written
+to `training/filters/RESULTS.md`.
 """
 
 from __future__ import annotations
@@ -34,12 +36,20 @@ import numpy as np
 import onnx
 import torch
 
+from inference.chroma import smooth_chroma
 from inference.filters import FilterBank
-from training.filters.data import DEFAULT_DATA, filter_names, load_pair, load_source
+from training.filters.data import (
+    DEFAULT_DATA,
+    TrainingPair,
+    filter_names,
+    load_pair,
+    load_source,
+)
 from training.filters.export import build_onnx
 from training.filters.fitting import REFINE, FitConfig, fit, mean_abs_error, predict
 from training.filters.model import FilterNet, load_weights
 from training.filters.report import FilterResult, write_results
+from training.filters.through_chroma import ChromaConfig, fit_through_chroma
 
 log = logging.getLogger("training.filters")
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +95,21 @@ def train_one(
     return metrics
 
 
+def stage_done(metrics: dict[str, object], key: str, steps: int) -> bool:
+    """Whether a later stage is switched off (`steps` <= 0) or already ran that many steps."""
+    return steps <= 0 or int(str(metrics.get(key, 0))) >= steps
+
+
+def shipped_checkpoint(args: argparse.Namespace, metrics: dict[str, object]) -> tuple[int, Path]:
+    """(position terms, weights file) of the variant stage one chose to ship."""
+    terms = int(str(metrics["terms"]))
+    return terms, args.checkpoints / f"{metrics['name']}-{terms}.npz"
+
+
+def load_net(terms: int, checkpoint: Path) -> FilterNet:
+    return load_weights(FilterNet(terms), dict(np.load(checkpoint)))
+
+
 def refine_one(
     pair_name: str,
     source: tuple[np.ndarray, np.ndarray],
@@ -92,17 +117,14 @@ def refine_one(
     args: argparse.Namespace,
 ) -> dict[str, object]:
     """Stage two: train the shipped variant on (`REFINE`); keep it if it got better."""
-    if args.refine_steps <= 0 or int(str(metrics.get("refine_steps", 0))) >= args.refine_steps:
+    if stage_done(metrics, "refine_steps", args.refine_steps):
         return metrics
-    terms = int(str(metrics["terms"]))
+    terms, checkpoint = shipped_checkpoint(args, metrics)
     before = float(str(metrics["mae_position" if terms else "mae_colour_only"]))
-    weights = dict(np.load(args.checkpoints / f"{pair_name}-{terms}.npz"))
     pair = load_pair(args.data, pair_name, source)
     config = replace(REFINE, terms=terms, steps=args.refine_steps, seed=args.seed)
     started = time.perf_counter()
-    net = fit(
-        pair.features, pair.target, config, log.info, start=load_weights(FilterNet(terms), weights)
-    )
+    net = fit(pair.features, pair.target, config, log.info, start=load_net(terms, checkpoint))
     mae = mean_abs_error(predict(net, pair.features), pair.target)
     seconds = time.perf_counter() - started
     log.info("%s: refined %.3f -> %.3f (%.0f s)", pair_name, before, mae, seconds)
@@ -113,8 +135,51 @@ def refine_one(
             build_onnx(net.weights(), terms=terms, name=pair_name, train_mae=mae),
             str(args.out / f"{pair_name}.onnx"),
         )
-        np.savez(args.checkpoints / f"{pair_name}-{terms}.npz", **net.weights())
+        np.savez(checkpoint, **net.weights())
         metrics["mae_position" if terms else "mae_colour_only"] = mae
+    (args.checkpoints / f"{pair_name}.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def stepped_mae(net: FilterNet, pair: TrainingPair) -> float:
+    """Error of the network followed by the serving chroma step, as it is served."""
+    height, width = pair.shape
+    rgb = predict(net, pair.features).reshape(height, width, 3)
+    served = smooth_chroma(np.ascontiguousarray(rgb[:, :, ::-1]))[:, :, ::-1]
+    return mean_abs_error(served, pair.target.reshape(height, width, 3))
+
+
+def chroma_one(
+    pair_name: str,
+    source: tuple[np.ndarray, np.ndarray],
+    metrics: dict[str, object],
+    args: argparse.Namespace,
+) -> dict[str, object]:
+    """Stage three: train the shipped variant through the chroma step; keep it if better."""
+    if stage_done(metrics, "chroma_steps", args.chroma_steps):
+        return metrics
+    terms, checkpoint = shipped_checkpoint(args, metrics)
+    net = load_net(terms, checkpoint)
+    pair = load_pair(args.data, pair_name, source)
+    before = stepped_mae(net, pair)
+    started = time.perf_counter()
+    config = ChromaConfig(steps=args.chroma_steps, seed=args.seed)
+    net = fit_through_chroma(net, pair.features, pair.target, pair.shape, config, log.info)
+    mae = stepped_mae(net, pair)
+    seconds = time.perf_counter() - started
+    log.info("%s: through chroma %.3f -> %.3f (%.0f s)", pair_name, before, mae, seconds)
+    metrics = {**metrics, "chroma_steps": args.chroma_steps, "mae_before_chroma": before}
+    metrics["seconds"] = float(str(metrics["seconds"])) + seconds
+    if mae >= before:  # keep the network it started from
+        mae = before
+        net = load_net(terms, checkpoint)
+    # Exported either way: the recorded training error is now the served one, after the step.
+    onnx.save(
+        build_onnx(net.weights(), terms=terms, name=pair_name, train_mae=mae),
+        str(args.out / f"{pair_name}.onnx"),
+    )
+    np.savez(checkpoint, **net.weights())
+    metrics["mae_served_stepped"] = mae
     (args.checkpoints / f"{pair_name}.json").write_text(json.dumps(metrics, indent=1))
     return metrics
 
@@ -136,8 +201,9 @@ def check_shipped(
         max_gap=int(gap.max()),
         colour_only_mae=float(str(metrics["mae_colour_only"])),
         seconds=float(str(metrics["seconds"])),
-        before_refine=float(str(metrics["mae_before_refine"]))
-        if "mae_before_refine" in metrics
+        without_step=mean_abs_error(bank.apply_network(name, source), target),
+        before_chroma=float(str(metrics["mae_before_chroma"]))
+        if "mae_before_chroma" in metrics
         else None,
     )
 
@@ -149,6 +215,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="comma-separated filter names")
     parser.add_argument("--steps", type=int, default=FitConfig.steps)
     parser.add_argument("--refine-steps", type=int, default=REFINE.steps, help="0: no stage two")
+    parser.add_argument(
+        "--chroma-steps", type=int, default=ChromaConfig.steps, help="0: no stage three"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (at most 2)")
     parser.add_argument("--position-gain", type=float, default=0.1)
@@ -170,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     source = load_source(args.data)
     all_metrics = [train_one(name, source, args) for name in names]
     all_metrics = [refine_one(str(m["name"]), source, m, args) for m in all_metrics]
+    all_metrics = [chroma_one(str(m["name"]), source, m, args) for m in all_metrics]
     bank = FilterBank(args.out, threads=args.threads)
     results = [check_shipped(bank, str(m["name"]), args.data, m) for m in all_metrics]
     write_results(args.results, results)
