@@ -88,14 +88,10 @@ class BakedFilter:
         """The network's output in whole levels (uint8), as the tables give it."""
         return self._read(bgr, cv2.CV_8U)
 
-    def levels(self, bgr: np.ndarray) -> np.ndarray:
-        """The same before rounding and clipping: float32 levels."""
-        return self._read(bgr, cv2.CV_32F)
-
     def apply_smoothed(self, bgr: np.ndarray) -> np.ndarray:
-        """`smooth_chroma(self.levels(bgr))`, made and smoothed `FUSED_BAND` rows at a time:
-        small temporaries that stay in the cache and need no fresh pages (a 1 MP photo ~15 %
-        faster than whole-image passes; the same within the tables' fixed-point rounding)."""
+        """The network's output in float levels, then `smooth_chroma`, made and smoothed
+        `FUSED_BAND` rows at a time: small temporaries that stay in the cache and need no fresh
+        pages (a 1 MP photo ~15 % faster than whole-image passes, same result to rounding)."""
         height, width = bgr.shape[:2]
 
         def rows(first: int, last: int) -> np.ndarray:
@@ -209,11 +205,6 @@ class FilterBank:
         """The same filter through onnxruntime, every pixel's features fed to the network, then
         the same chroma step."""
         return smooth_chroma(self._naive_levels(name, bgr))
-
-    def apply_naive_network(self, name: str, bgr: np.ndarray) -> np.ndarray:
-        """`apply_naive` without the chroma step: the network's own output."""
-        levels: np.ndarray = np.rint(self._naive_levels(name, bgr))
-        return levels.astype(np.uint8)
 
     def _naive_levels(self, name: str, bgr: np.ndarray) -> np.ndarray:
         """The network's output in float32 levels, 0..255 (its `rgb` output is clipped)."""
