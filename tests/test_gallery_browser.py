@@ -28,7 +28,7 @@ from bot.settings import Settings
 from bot.thumbnails import ThumbnailMaker
 from db.gallery import PAGE_SIZE
 from db.models import utcnow
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS, sized_context
 from tests.gallery_seed import TESTDATA, seed_item, seed_usage_history
 from tests.web_app import shared_pipeline
 
@@ -129,14 +129,8 @@ async def test_gallery_vote_paginate_item_and_stats(chromium: Path, site: Site) 
 
 
 async def visit(browser: Browser, url: str, size: str) -> None:
-    width, height = VIEWPORTS[size]
     phone = size == "phone"
-    context = await browser.new_context(
-        viewport={"width": width, "height": height},
-        device_scale_factor=2 if phone else 1,
-        is_mobile=phone,
-        has_touch=phone,
-    )
+    context = await sized_context(browser, size)
     try:
         page = await context.new_page()
         problems: list[str] = []

@@ -17,7 +17,7 @@ from playwright.async_api import ConsoleMessage, FilePayload, Page, async_playwr
 from bot.app import close_services, create_app, open_services
 from bot.pages import PREVIEWS
 from bot.settings import Settings
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS, sized_context
 
 pytestmark = pytest.mark.browser
 
@@ -57,14 +57,8 @@ async def test_upload_filter_compare_download(chromium: Path, base_url: str) -> 
             executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            for size, (width, height) in VIEWPORTS.items():
-                phone = size == "phone"
-                context = await browser.new_context(
-                    viewport={"width": width, "height": height},
-                    device_scale_factor=2 if phone else 1,
-                    is_mobile=phone,
-                    has_touch=phone,
-                )
+            for size in VIEWPORTS:
+                context = await sized_context(browser, size)
                 try:
                     await filter_a_photo(await context.new_page(), base_url, size)
                 finally:
