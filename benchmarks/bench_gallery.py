@@ -32,10 +32,10 @@ from sqlalchemy import text
 
 from bot.app import close_services, create_app, open_services
 from bot.metrics import Metrics
-from bot.pages import PREVIEWS
+from bot.pages.home import PREVIEWS
+from bot.pages.thumbnails import make_thumbnails
 from bot.services import Services, load_pipeline
 from bot.settings import Settings
-from bot.thumbnails import make_thumbnails
 from db.engine import Database
 from db.gallery import PAGE_SIZE, RankCursor, explain, ranked_query, recent_query
 from inference.images import ImageLimits

@@ -15,17 +15,16 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import admin, gallery_pages, pages, stats_pages
+from bot import pages
 from bot.media import MediaStore
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.scheduler import Scheduler, housekeeping_tasks
-from bot.services import Services, load_pipeline
+from bot.services import SERVICES, Services, load_pipeline
 from bot.settings import Settings
 from bot.worker import Worker
 from db.engine import connect
 from db.migrate import current_revision, ensure_migrated, head_revision
 from handlers.registry import build_channels
-from handlers.web import SERVICES
 from inference.pipeline import PhotoPipeline
 
 log = logging.getLogger(__name__)
@@ -84,9 +83,6 @@ def create_app(
     for channel in services.channels.values():
         app.add_routes(channel.routes())
     pages.add_routes(app)
-    gallery_pages.add_routes(app)
-    stats_pages.add_routes(app)
-    admin.add_routes(app)
     app.cleanup_ctx.append(_lifecycle(services, run_worker, intake))
     return app
 

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bot.errors import UserError
+from core.errors import UserError
 from db.engine import Database
 from db.intake import Enqueued, NewJob, Outcome, QueueLimits, enqueue_jobs
 

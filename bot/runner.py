@@ -11,8 +11,8 @@ import asyncio
 import logging
 import random
 
-from bot.errors import RetryLater, UserError
 from bot.services import Services
+from core.errors import RetryLater, UserError
 from db import jobs as queue
 from db.models import Job, utcnow
 from handlers.platform import Platform, Reply

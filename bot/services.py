@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import aiohttp
+from aiohttp import web
 
 from bot.intake import Intake
 from bot.media import MediaStore
@@ -58,6 +59,10 @@ class Services:
         return ImageLimits(
             max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
         )
+
+
+# The application's key for its `Services` (pages and routes read `request.app[SERVICES]`).
+SERVICES = web.AppKey("services", Services)
 
 
 def load_pipeline(settings: Settings, metrics: Metrics) -> PhotoPipeline:

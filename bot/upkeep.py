@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.pages.thumbnails import ThumbnailMaker
 from bot.services import Services
-from bot.thumbnails import ThumbnailMaker
 from db.models import utcnow
 from db.ranking import refresh_scores
 from db.usage import days_without_latency, roll_up_latency

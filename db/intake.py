@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
+from core.errors import UserError
 from db.engine import Database
 from db.models import Event, Job, JobStatus, User, utcnow
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.errors import UserError
+from core.errors import UserError
 from inference.filter_names import (
     FILTER_NAMES,
     UnknownFilterError,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from bot.errors import UserError
+from core.errors import UserError
 
 FILTER_NAMES: tuple[str, ...] = tuple(
     sorted(

@@ -29,7 +29,7 @@ from typing import Final, Literal, get_args
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, TiffImagePlugin
 
-from bot.errors import UserError
+from core.errors import UserError
 from inference.encoding import encode_jpeg, encode_png, encode_webp, fit_within
 from inference.image_arrays import apply_orientation, bgr_from_pillow
 from inference.image_headers import (

@@ -77,7 +77,7 @@ def colour_maps(bgr: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
 
 def fixed_point_maps(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same coordinates in OpenCV's fixed-point form (1/32 pixel), cheaper to read twice."""
-    # OpenCV's stubs do not know that the second map is optional (here and in remap).
+    # OpenCV's stubs do not know that convertMaps's second map is optional.
     first, second = cv2.convertMaps(maps, None, cv2.CV_16SC2)  # type: ignore[call-overload]
     return np.asarray(first), np.asarray(second)
 
@@ -94,7 +94,7 @@ def read_colour_table(
         cv2.remap(
             table,
             first,
-            second,  # type: ignore[arg-type]
+            second,
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )

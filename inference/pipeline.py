@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.errors import UserError
+from core.errors import UserError
 from inference.colorize import Colorizer, has_colour
 from inference.compute import ComputePool
 from inference.filters import FilterBank

@@ -4,7 +4,7 @@ It speaks the v2 JSON shapes the channel uses (post lookup with expansions, ment
 since_id / pagination, like counts, media upload + metadata, posts, post deletion, DMs), hosts
 photos (public ones like pbs.twimg.com; DM ones like ton.twitter.com, which need an OAuth 1.0a
 signature), and checks the OAuth 1.0a signature of every API request with `oauthlib` (an
-implementation independent of `handlers.oauth1`), rejecting a bad one with 401. Tests script
+implementation independent of `handlers.x.oauth1`), rejecting a bad one with 401. Tests script
 faults (429 with x-rate-limit-* headers, 5xx) and stalls, and read the `transcript`.
 """
 

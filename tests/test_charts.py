@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.charts import (
+from bot.pages.charts import (
     BOTTOM,
     HEIGHT,
     LEFT,

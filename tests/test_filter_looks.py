@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.filter_looks import describe_look
+from bot.pages.filter_looks import describe_look
 
 
 def photo() -> np.ndarray:

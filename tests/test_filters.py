@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 import pytest
 
-from bot.errors import UserError
+from core.errors import UserError
 from inference.filter_features import (
     SMOOTHNESS,
     colour_features,

@@ -23,9 +23,9 @@ from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from bot.app import close_services, create_app, open_services
+from bot.pages.thumbnails import ThumbnailMaker
 from bot.services import Services
 from bot.settings import Settings
-from bot.thumbnails import ThumbnailMaker
 from db.gallery import PAGE_SIZE
 from db.models import utcnow
 from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS, sized_context

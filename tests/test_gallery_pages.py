@@ -17,14 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.gallery_pages import VOTES_PER_ADDRESS, VOTES_PER_VISITOR
+from bot.pages.gallery import VOTES_PER_ADDRESS, VOTES_PER_VISITOR
+from bot.pages.thumbnails import THUMB_SIDE, ThumbnailMaker
+from bot.pages.visitors import COOKIE_NAME
 from bot.scheduler import housekeeping_tasks
-from bot.services import Services
-from bot.thumbnails import THUMB_SIDE, ThumbnailMaker
-from bot.visitors import COOKIE_NAME
+from bot.services import SERVICES, Services
 from db.gallery import find_item
 from db.privacy import delete_result, forget_user
-from handlers.web import SERVICES
 from tests.conftest import AppClient as Client
 from tests.conftest import MakeApp
 from tests.gallery_seed import TESTDATA, photo_pair, seed_item

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.pages import DEFAULT_FILTER, PREVIEWS
-from handlers.web import SERVICES
+from bot.pages.home import DEFAULT_FILTER, PREVIEWS
+from bot.services import SERVICES
 from inference.filter_names import FILTER_NAMES
 from inference.images import decode_image
 from tests.web_app import Client, app_clients
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "static" / "sample.jpg"
+SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "pages" / "static" / "sample.jpg"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from aiohttp import web
 from playwright.async_api import ConsoleMessage, FilePayload, Page, async_playwright, expect
 
 from bot.app import close_services, create_app, open_services
-from bot.pages import PREVIEWS
+from bot.pages.home import PREVIEWS
 from bot.settings import Settings
 from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, VIEWPORTS, sized_context
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.errors import UserError
+from core.errors import UserError
 from inference.image_headers import declared_size
 from inference.images import ImageError, ImageInfo, ImageLimits, decode_image, probe_image
 from tests.image_builders import (

@@ -143,7 +143,7 @@ def test_offline_fails_in_one_line_and_the_service_keeps_its_model(model_dir: Pa
 
 def test_serving_and_converting_do_not_import_torch() -> None:
     code = (
-        "import sys; import bot.model_commands, inference.conversions, inference.sessions, "
+        "import sys; import bot.cli.models, inference.conversions, inference.sessions, "
         "inference.colorize; print('torch' in sys.modules)"
     )
     root = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
-"""OAuth 1.0a signing (handlers/oauth1.py) against published vectors, and the X webhook
-signatures (handlers/x_signatures.py) against X's CRC example."""
+"""OAuth 1.0a signing (handlers/x/oauth1.py) against published vectors, and the X webhook
+signatures (handlers/x/signatures.py) against X's CRC example."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from oauthlib.oauth1.rfc5849 import signature as reference
 
-from handlers.oauth1 import (
+from handlers.x.oauth1 import (
     OAuth1Credentials,
     authorization_header,
     base_string_uri,
@@ -17,7 +17,7 @@ from handlers.oauth1 import (
     percent_encode,
     signature_base_string,
 )
-from handlers.x_signatures import crc_response, is_valid_signature, sign
+from handlers.x.signatures import crc_response, is_valid_signature, sign
 
 # X's documentation, "Creating a signature".
 X_DOCS = {

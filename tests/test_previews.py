@@ -1,5 +1,5 @@
 """The shipped filter-picker tiles are what the shipped filters make (regenerate them with
-`python -m bot.previews` when the filters change)."""
+`python -m bot.pages.previews` when the filters change)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.previews import LOOKS_FILE, SAMPLE, SHIPPED, build_previews, load_previews
+from bot.pages.previews import LOOKS_FILE, SAMPLE, SHIPPED, build_previews, load_previews
 from inference.filters import FILTER_NAMES
 from inference.images import decode_image
 from inference.pipeline import PhotoPipeline
@@ -23,7 +23,9 @@ def test_every_filter_has_a_current_shipped_tile(pipeline: PhotoPipeline) -> Non
         shipped = decode_image((SHIPPED / f"{name}.jpg").read_bytes()).astype(int)
         made = decode_image(tile.jpeg).astype(int)
         assert shipped.shape == made.shape, name
-        assert np.abs(shipped - made).max() <= 2, f"{name}: stale tile, run python -m bot.previews"
+        assert np.abs(shipped - made).max() <= 2, (
+            f"{name}: stale tile, run python -m bot.pages.previews"
+        )
         assert tuple(looks[name]) == tile.looks, name
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.media import MediaStore
+from bot.services import SERVICES
 from db.engine import Database
 from db.maintenance import percentile, roll_up_day
 from db.models import utcnow
 from db.usage import days_without_latency, roll_up_latency, usage_report
-from handlers.web import SERVICES
 from tests.conftest import MakeApp
 from tests.gallery_seed import seed_item, seed_job, seed_usage_history
 

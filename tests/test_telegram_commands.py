@@ -15,15 +15,15 @@ from handlers.commands import (
     parse_command,
     resolve_available,
 )
-from handlers.telegram_keyboards import (
+from handlers.telegram.keyboards import (
     ButtonPress,
     decode,
     encode,
     filter_picker,
     result_buttons,
 )
-from handlers.telegram_replies import photo_and_file
-from handlers.telegram_updates import (
+from handlers.telegram.replies import photo_and_file
+from handlers.telegram.updates import (
     Answer,
     Forget,
     Ignore,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.visitors import SlidingWindowLimiter, VisitorKeys
+from bot.pages.visitors import SlidingWindowLimiter, VisitorKeys
 
 
 def test_cookies_are_signed_and_tampering_is_refused() -> None:

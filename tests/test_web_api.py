@@ -15,7 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from handlers.web import SERVICES
+from bot.services import SERVICES
 from inference.images import decode_image
 from tests.api_contract import ApiContract
 from tests.image_builders import png_declaring

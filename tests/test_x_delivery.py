@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.media import MediaStore
 from db.models import JobStatus
-from handlers.x import UPLOAD_LIMIT, fit_upload
+from handlers.x.channel import UPLOAD_LIMIT, fit_upload
 from inference.images import ImageLimits, decode_image, encode_jpeg
 from tests.conftest import MakeApp
 from tests.fake_x import FakeX

@@ -1,4 +1,4 @@
-"""Parsing X deliveries (handlers/x_events.py) and deciding what to do (handlers/x_commands.py):
+"""Parsing X deliveries (handlers/x/events.py) and deciding what to do (handlers/x/commands.py):
 pure functions, no fixtures."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handlers.x_commands import (
+from handlers.x.commands import (
     AMBIGUOUS_NAMES,
     ANSWER,
     DELETE,
@@ -18,7 +18,7 @@ from handlers.x_commands import (
     choose_filter,
     decide,
 )
-from handlers.x_events import (
+from handlers.x.events import (
     DM,
     POST,
     Incoming,

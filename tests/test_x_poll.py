@@ -7,7 +7,7 @@ import asyncio
 
 from db.channel_state import get_cursor
 from db.models import JobStatus
-from handlers.x_polling import CURSOR, MentionsPoller
+from handlers.x.polling import CURSOR, MentionsPoller
 from tests.conftest import MakeApp, RunningApp
 from tests.fake_x import FakeX
 from tests.x_helpers import (

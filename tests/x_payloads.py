@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from handlers.x_signatures import SIGNATURE_HEADER, sign
+from handlers.x.signatures import SIGNATURE_HEADER, sign
 from tests.fake_x import FakeX
 
 

@@ -5,17 +5,18 @@ whatever it leads to; the work itself (a job, a picture, a picker) goes on in th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
 
-from bot.errors import UserError
 from bot.media import MediaStore
+from core.errors import UserError
 from db import jobs as queue
 from db.channel_state import user_external_id
 from db.models import Job, Result
 from db.results import get_result_and_job, share_result
-from handlers import telegram_texts as texts
-from handlers.telegram_calls import call_with_retries
-from handlers.telegram_keyboards import (
+from handlers.telegram import texts
+from handlers.telegram.calls import Outbox, call_with_retries
+from handlers.telegram.keyboards import (
     ANOTHER,
     COMPARE,
     FILTER,
@@ -24,26 +25,53 @@ from handlers.telegram_keyboards import (
     filter_picker,
     result_buttons,
 )
-from handlers.telegram_updates import PhotoRef, Plan, Press
+from handlers.telegram.replies import Replier
+from handlers.telegram.updates import PhotoRef, Plan, Press
 from inference.comparison import side_by_side
 from inference.images import ImageLimits, decode_image, encode_jpeg
 from inference.pipeline import FILTER as FILTER_OPERATION
 
 if TYPE_CHECKING:
-    from handlers.telegram_intake import Intake
+    from bot.services import Services
+
+
+class Enqueue(Protocol):
+    """The intake's `enqueue`: the stored job, or None when it was refused (and
+    `refuse(text)` told the person) or is a re-delivery."""
+
+    def __call__(
+        self,
+        event_id: str,
+        plan: Plan,
+        new: queue.NewJob,
+        *,
+        refuse: Callable[[str], Awaitable[None]],
+    ) -> Awaitable[Job | None]: ...
+
 
 CHANNEL = "telegram"
 
 
 class ButtonPresses:
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
-        self.services = intake.services
-        self.db = intake.services.db
-        self.outbox = intake.outbox
-        self.replier = intake.replier
-        self.bot = intake.bot
-        self.max_file_bytes = intake.max_file_bytes
+    """Carries out presses; `enqueue` is the intake's (the one way a job is stored and the
+    person told about a refusal), passed in so this module needs nothing of the intake."""
+
+    def __init__(
+        self,
+        services: Services,
+        replier: Replier,
+        outbox: Outbox,
+        enqueue: Enqueue,
+        *,
+        max_file_bytes: int,
+    ) -> None:
+        self.services = services
+        self.db = services.db
+        self.outbox = outbox
+        self.replier = replier
+        self.bot = replier.bot
+        self.enqueue = enqueue
+        self.max_file_bytes = max_file_bytes
 
     async def handle(self, event_id: str, plan: Plan, press: Press) -> None:
         """Every press is answered (answerCallbackQuery), whatever it leads to."""
@@ -144,7 +172,7 @@ class ButtonPresses:
         async def refuse(message: str) -> None:
             refusal.append(message)
 
-        await self.intake.enqueue(event_id, plan, new, refuse=refuse)
+        await self.enqueue(event_id, plan, new, refuse=refuse)
         if refusal:
             return refusal[0], True
         return texts.WORKING_ON_IT.format(name=name), False

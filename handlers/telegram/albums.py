@@ -18,7 +18,7 @@ from db.albums import find_album_jobs
 from db.engine import Database
 from db.jobs import record_event
 from db.models import JobStatus, utcnow
-from handlers import telegram_texts as texts
+from handlers.telegram import texts
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from bot.errors import RetryLater, UserError
 from bot.settings import XSettings
-from handlers.oauth1 import OAuth1Credentials, authorization_header
+from core.errors import RetryLater, UserError
+from handlers.x.oauth1 import OAuth1Credentials, authorization_header
 
 log = logging.getLogger(__name__)
 

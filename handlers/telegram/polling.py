@@ -17,7 +17,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 
 from db.channel_state import get_cursor, set_cursor
 from db.engine import Database
-from handlers.telegram_calls import retry_after_seconds
+from handlers.telegram.calls import retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ and `POST /gallery/{id}/vote`.
 Only results their owners shared, and never hidden ones (`db.gallery` filters every read).
 Attribution is what the person made public: an X item shows its @handle and links to the
 post; a Telegram item shows a name only if its owner chose to share one; web items are
-anonymous. Votes: one per visitor per item (a signed cookie, see `bot.visitors`), with a CSRF
+anonymous. Votes: one per visitor per item (a signed cookie, see `bot.pages.visitors`), with a CSRF
 token, rate-limited per visitor and per IP address; `fetch()` gets JSON, a plain form post is
 redirected back.
 """
@@ -18,9 +18,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.pages import render
-from bot.thumbnails import ThumbnailMaker
-from bot.visitors import COOKIE_MAX_AGE, COOKIE_NAME, SlidingWindowLimiter, VisitorKeys
+from bot.pages.rendering import render
+from bot.pages.thumbnails import ThumbnailMaker
+from bot.pages.visitors import COOKIE_MAX_AGE, COOKIE_NAME, SlidingWindowLimiter, VisitorKeys
+from bot.services import SERVICES
 from db.gallery import (
     GalleryItem,
     GalleryPage,
@@ -32,7 +33,6 @@ from db.gallery import (
     voted_ids,
 )
 from db.ranking import HOW_RANKING_WORKS
-from handlers.web import SERVICES
 
 VOTES_PER_VISITOR = (20, 60.0)  # at most 20 votes a minute from one visitor
 VOTES_PER_ADDRESS = (60, 60.0)  # and 60 a minute from one IP address

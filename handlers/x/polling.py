@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.errors import RetryLater
 from bot.services import Services
 from bot.settings import XSettings
+from core.errors import RetryLater
 from db.channel_state import get_cursor, set_cursor
-from handlers.x_api import XApi, XRequestError
-from handlers.x_events import parse_mentions_page
-from handlers.x_intake import XIntake
+from handlers.x.api import XApi, XRequestError
+from handlers.x.events import parse_mentions_page
+from handlers.x.intake import XIntake
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 `plan_update` looks at a PTB `Update` and returns a `Plan`: submit a photo job, answer with a
 text (help, a hint, a refusal, a picker), forget the user, report stats, handle a button press,
-or ignore it. Executing the plan (database, Bot API) is `telegram_intake`'s job.
+or ignore it. Executing the plan (database, Bot API) is `intake`'s job.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 
-from bot.errors import UserError
-from handlers import telegram_texts as texts
+from core.errors import UserError
 from handlers.commands import Command, caption_filter, parse_command, resolve_available
-from handlers.telegram_keyboards import ButtonPress, decode, filter_picker
+from handlers.telegram import texts
+from handlers.telegram.keyboards import ButtonPress, decode, filter_picker
 from inference.filter_names import FILTER_NAMES, UnknownFilterError
 from inference.pipeline import COLORIZE, FILTER, ColorizeUnavailableError
 

@@ -1,4 +1,4 @@
-"""Carrying out what an update asks (see `telegram_updates.plan_update`): store the job, or
+"""Carrying out what an update asks (see `updates.plan_update`): store the job, or
 record the update and answer it in the background.
 
 Every update is remembered by its update_id (with its job, or in the events table), so a
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,15 +24,15 @@ from db.engine import Database
 from db.models import Job, utcnow
 from db.privacy import forget_user
 from db.stats import recent_job_counts
-from handlers import telegram_texts as texts
-from handlers.telegram_albums import AlbumSummaries
-from handlers.telegram_buttons import ButtonPresses
-from handlers.telegram_calls import Outbox
-from handlers.telegram_keyboards import (
+from handlers.telegram import texts
+from handlers.telegram.albums import AlbumSummaries
+from handlers.telegram.buttons import ButtonPresses
+from handlers.telegram.calls import Outbox
+from handlers.telegram.keyboards import (
     filter_picker,
 )
-from handlers.telegram_replies import Replier
-from handlers.telegram_updates import (
+from handlers.telegram.replies import Replier
+from handlers.telegram.updates import (
     Answer,
     Forget,
     Ignore,
@@ -71,7 +72,9 @@ class Intake:
         self.max_file_bytes = max_file_bytes
         self.admin_ids = admin_ids
         self.bot_username: str | None = None
-        self.buttons = ButtonPresses(self)
+        self.buttons = ButtonPresses(
+            services, replier, outbox, self.enqueue, max_file_bytes=max_file_bytes
+        )
 
     @property
     def db(self) -> Database:
@@ -147,7 +150,12 @@ class Intake:
             self.albums.watch(plan.chat_id, submit.album_id)
 
     async def enqueue(
-        self, event_id: str, plan: Plan, new: queue.NewJob, *, refuse: Any
+        self,
+        event_id: str,
+        plan: Plan,
+        new: queue.NewJob,
+        *,
+        refuse: Callable[[str], Awaitable[None]],
     ) -> Job | None:
         """Store the job; None when it was refused (busy, rate limit: `refuse(text)` answers)
         or is a re-delivery."""

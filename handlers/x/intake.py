@@ -18,14 +18,14 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
-from bot.errors import RetryLater
 from bot.services import Services
+from core.errors import RetryLater
 from db import jobs as queue
 from db.channel_state import claim_hint, event_seen, is_user_blocked, user_external_id
 from db.privacy import delete_result, find_result_by_reply, forget_user
-from handlers.x_api import XApi, XDeliveryUnknownError, XRequestError
-from handlers.x_commands import ANSWER, DELETE, FORGET, HINT, HINT_TEXT, IGNORE, decide
-from handlers.x_events import DM, POST, Incoming
+from handlers.x.api import XApi, XDeliveryUnknownError, XRequestError
+from handlers.x.commands import ANSWER, DELETE, FORGET, HINT, HINT_TEXT, IGNORE, decide
+from handlers.x.events import DM, POST, Incoming
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import image_commands, model_commands, service_commands
-from bot.errors import UserError
+from bot.cli import images, models, service
 from bot.settings import Settings, SettingsError
+from core.errors import UserError
 from db.migrate import DatabaseNotMigratedError
 from inference.registry import ModelNotInstalledError
 
@@ -30,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="colorbot", description="Colourise photos and apply Instagram-like filters."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    service_commands.add_commands(commands)
-    image_commands.add_commands(commands)
-    model_commands.add_commands(commands)
+    service.add_commands(commands)
+    images.add_commands(commands)
+    models.add_commands(commands)
     return parser
 
 
@@ -66,7 +66,3 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.strerror or exc}: {exc.filename}"
     return " ".join(str(exc).split())
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.errors import UserError
 from bot.settings import Settings
+from core.errors import UserError
 from inference.checkpoints import CheckpointError, CheckpointNeedsTorchError
 from inference.conversions import BUILDERS, convert_checkpoint
 from inference.downloads import Artifact, DownloadError, ProgressBar, fetch_artifact

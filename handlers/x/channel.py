@@ -2,7 +2,7 @@
 
 Intake (the `serve` process): `GET /webhooks/x` answers the CRC challenge; `POST /webhooks/x`
 is verified (HMAC-SHA256 of the raw body) before it is parsed, then its posts and DMs are
-queued (`handlers.x_intake`). In poll mode a scheduler task reads `GET /2/users/:id/mentions`
+queued (`handlers.x.intake`). In poll mode a scheduler task reads `GET /2/users/:id/mentions`
 from a since_id kept in the database, so a restart neither misses nor repeats a mention.
 
 Replies (the worker): the photo is fetched from an allowlisted host only (DM photos with an
@@ -24,19 +24,19 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from yarl import URL
 
-from bot.errors import RetryLater, UserError
 from bot.services import Services
 from bot.settings import XSettings
+from core.errors import RetryLater, UserError
 from db.channel_state import claim_hint
 from db.models import Job, utcnow
 from db.results import list_replied_results, list_unattributed, set_attribution, set_external_likes
 from handlers.platform import PeriodicTask, Reply, describe
-from handlers.x_api import PhotoUnavailableError, XApi, XDeliveryUnknownError, XRequestError
-from handlers.x_commands import HINT_TEXT
-from handlers.x_events import DM, POST, parse_webhook, photo_of_post, webhook_owner
-from handlers.x_intake import CHANNEL, HINT_PERIOD, XIntake, shorten
-from handlers.x_polling import MentionsPoller
-from handlers.x_signatures import SIGNATURE_HEADER, crc_response, is_valid_signature
+from handlers.x.api import PhotoUnavailableError, XApi, XDeliveryUnknownError, XRequestError
+from handlers.x.commands import HINT_TEXT
+from handlers.x.events import DM, POST, parse_webhook, photo_of_post, webhook_owner
+from handlers.x.intake import CHANNEL, HINT_PERIOD, XIntake, shorten
+from handlers.x.polling import MentionsPoller
+from handlers.x.signatures import SIGNATURE_HEADER, crc_response, is_valid_signature
 from inference.images import ImageLimits, decode_image, encode_jpeg
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 place, honouring 429 retry_after, and run in the background by an `Outbox`.
 
 A job's reply itself is not retried here: the runner retries the whole job (see
-`telegram_replies`), which is what keeps it from being sent twice.
+`replies`), which is what keeps it from being sent twice.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from handlers.telegram_http import DeliveryUnknownError
+from handlers.telegram.http import DeliveryUnknownError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.x_events import DM, Incoming
+from handlers.x.events import DM, Incoming
 from inference.filter_names import FILTER_NAMES, UnknownFilterError, name_key, resolve_filter_name
 from inference.pipeline import COLORIZE, FILTER
 

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the web channel's HTTP API, served at `GET /api/v1/openapi.json`.
 
-It describes what `handlers.web` really answers, status by status; `tests/test_web_api.py`
+It describes what the web channel really answers, status by status; `tests/test_web_api.py`
 validates every live response of the API against it, so the two cannot drift apart silently.
 Schemas are JSON Schema 2020-12 (the OpenAPI 3.1 dialect).
 """
@@ -11,7 +11,6 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.web import SERVICES
 from inference.filter_names import FILTER_NAMES
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -226,10 +225,11 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
     }
 
 
-async def openapi_document(request: web.Request) -> web.Response:
-    limit = request.app[SERVICES].settings.max_image_bytes
-    return web.json_response(build_openapi(limit), headers={"Cache-Control": "no-cache"})
+def routes(max_upload_bytes: int) -> list[web.RouteDef]:
+    """`GET /api/v1/openapi.json`: the document for this service's upload limit."""
+    document = build_openapi(max_upload_bytes)
 
+    async def openapi_document(request: web.Request) -> web.Response:
+        return web.json_response(document, headers={"Cache-Control": "no-cache"})
 
-def routes() -> list[web.RouteDef]:
     return [web.get(OPENAPI_PATH, openapi_document)]

@@ -14,8 +14,8 @@ import hmac
 
 from aiohttp import web
 
+from bot.services import SERVICES
 from db.gallery import moderate
-from handlers.web import SERVICES
 
 ACTIONS: dict[str, dict[str, bool]] = {
     "hide": {"hidden": True},

@@ -1,4 +1,4 @@
-"""`GET /stats` (charts drawn as inline SVG by `bot.charts`) and `GET /stats.json` (the same
+"""`GET /stats` (charts drawn as inline SVG by `bot.pages.charts`) and `GET /stats.json` (the same
 numbers). Per day: jobs by channel and operation, successes and failures, p50/p95 end-to-end
 seconds; over the period: the most used filters, and the top of the gallery (never hidden
 items, no personal data)."""
@@ -10,13 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import charts
-from bot.gallery_pages import card
-from bot.pages import render
+from bot.pages import charts
+from bot.pages.gallery import card
+from bot.pages.rendering import render
+from bot.services import SERVICES
 from db.gallery import GalleryItem, gallery_totals, ranked_page
 from db.models import utcnow
 from db.usage import UsageReport, usage_report
-from handlers.web import SERVICES
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30

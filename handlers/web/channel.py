@@ -15,18 +15,18 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from bot.errors import UserError
 from bot.services import Services
+from core.errors import UserError
 from db import jobs as queue
 from db.models import Job, JobStatus, Result, utcnow
 from db.results import get_result_for_job
 from handlers.platform import PeriodicTask, Reply
+from handlers.web import openapi
 from inference.filters import resolve_filter_name
 from inference.images import ImageError, probe_image
 from inference.pipeline import COLORIZE, FILTER
 
 CHANNEL = "web"
-SERVICES = web.AppKey("services", Services)
 _TEXT_FIELD_LIMIT = 1024
 
 
@@ -58,6 +58,7 @@ class WebChannel:
         return [
             web.post("/api/v1/jobs", self.submit_job),
             web.get("/api/v1/jobs/{id}", self.job_status),
+            *openapi.routes(self.services.settings.max_image_bytes),
         ]
 
     async def start(self, *, intake: bool) -> None:

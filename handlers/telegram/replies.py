@@ -18,21 +18,21 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.errors import RetryLater
+from core.errors import RetryLater
 from db import progress
 from db.engine import Database
 from db.jobs import get_job
 from db.models import Job, JobStatus
-from handlers import telegram_texts as texts
 from handlers.platform import Reply, describe
-from handlers.telegram_calls import (
+from handlers.telegram import texts
+from handlers.telegram.calls import (
     call_with_retries,
     error_kind,
     is_transient,
     retry_after_seconds,
 )
-from handlers.telegram_http import DeliveryUnknownError
-from handlers.telegram_keyboards import result_buttons
+from handlers.telegram.http import DeliveryUnknownError
+from handlers.telegram.keyboards import result_buttons
 from inference.images import decode_image, encode_jpeg, fit_within
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Server-rendered pages (Jinja2, autoescaped), their assets, and the one error renderer.
+"""Server-rendered pages (Jinja2, autoescaped), their static assets, and the one error renderer.
 
 Errors under /api/ and /webhooks/ are JSON `{"error": ...}`; everywhere else they are the
 `404.html` / `error.html` pages. Unexpected exceptions are logged with their traceback and
@@ -8,25 +8,19 @@ serves all its own assets, and no page has inline script or style.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
-from bot.previews import FilterPreviews, PreviewSet
-from handlers import openapi
-from handlers.web import SERVICES
-
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 JINJA = web.AppKey("jinja", jinja2.Environment)
-PREVIEWS = web.AppKey("filter_previews", FilterPreviews)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CONTENT_SECURITY_POLICY = (
@@ -39,12 +33,10 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
-PREVIEW_FALLBACK_CACHE = "public, max-age=3600"
-DEFAULT_FILTER = "Clarendon"
 
 
-def add_routes(app: web.Application) -> None:
-    """Pages, static assets, filter preview tiles and the API's OpenAPI document."""
+def add_templates(app: web.Application) -> None:
+    """The template environment and `/static` (versioned URLs via `static_url` in templates)."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(("html", "xml"), default=True),
@@ -52,8 +44,6 @@ def add_routes(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     app[JINJA] = environment
-    filters = app[SERVICES].pipeline.filters
-    app[PREVIEWS] = FilterPreviews(filters, filters.names)
     static = app.router.add_static("/static", STATIC, append_version=True, name="static")
     versions: dict[str, str] = {}
 
@@ -63,66 +53,13 @@ def add_routes(app: web.Application) -> None:
         return versions[filename]
 
     environment.globals["static_url"] = static_url
-    app.add_routes([web.get("/", home), web.get("/filters/{name}.jpg", filter_preview)])
-    app.add_routes(openapi.routes())
     app.on_response_prepare.append(_cache_static)
-    app.cleanup_ctx.append(_prepare_previews)
-
-
-async def _prepare_previews(app: web.Application) -> AsyncIterator[None]:
-    """Start making the picker tiles as the app starts, so the first visitor need not wait
-    for 40 filters to be baked; a request that comes sooner waits for the same work."""
-    task = asyncio.create_task(app[PREVIEWS].get(), name="filter-previews")
-    task.add_done_callback(_report_preview_failure)
-    yield
-    task.cancel()
-    await asyncio.wait([task])
-
-
-def _report_preview_failure(task: asyncio.Task[PreviewSet]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("could not make the filter previews (the home page will retry)", exc_info=error)
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     html = request.app[JINJA].get_template(template).render(request_path=request.path, **context)
     return web.Response(
         text=html, status=status, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
-    )
-
-
-async def home(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    previews = await request.app[PREVIEWS].get()
-    tiles = [
-        {"name": name, "url": previews.url(name), "caption": preview.caption}
-        for name, preview in previews.tiles.items()
-    ]
-    return render(
-        request,
-        "home.html",
-        tiles=tiles,
-        default_filter=DEFAULT_FILTER,
-        can_colorize=services.pipeline.can_colorize,
-        max_bytes=services.settings.max_image_bytes,
-        max_mb=services.settings.max_image_bytes / 1e6,
-    )
-
-
-async def filter_preview(request: web.Request) -> web.Response:
-    """One picker tile; cached for a year when asked for by the current version's URL."""
-    previews = await request.app[PREVIEWS].get()
-    tile = previews.tiles.get(request.match_info["name"])
-    if tile is None:
-        raise web.HTTPNotFound(text="There is no such filter.")
-    current = request.query.get("v") == previews.version
-    return web.Response(
-        body=tile.jpeg,
-        content_type="image/jpeg",
-        headers={
-            "Cache-Control": VERSIONED_CACHE if current else PREVIEW_FALLBACK_CACHE,
-            "X-Content-Type-Options": "nosniff",
-        },
     )
 
 

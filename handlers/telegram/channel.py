@@ -1,7 +1,7 @@
 """The Telegram channel: python-telegram-bot v22 inside our aiohttp app.
 
 PTB's `Application` is built with `.updater(None)`: it brings the bot (on our shared aiohttp
-session, see `telegram_http`) and its lifecycle, and no server or poller of its own. Our route
+session, see `http`) and its lifecycle, and no server or poller of its own. Our route
 `POST /webhooks/telegram` checks the secret header, turns the JSON into a PTB `Update` and hands
 it to the intake, which stores the job (or the answer) before the 200 goes back. Updates are
 not run through `Application.process_update`, because that hands handler exceptions to error
@@ -27,16 +27,16 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.errors import RetryLater, UserError
 from bot.services import Services
 from bot.settings import TelegramSettings
+from core.errors import RetryLater, UserError
 from db.models import Job
-from handlers import telegram_texts as texts
 from handlers.commands import MENU
 from handlers.platform import PeriodicTask, Reply
-from handlers.telegram_albums import AlbumSummaries
-from handlers.telegram_calls import Outbox, call_with_retries, error_kind, retry_after_seconds
-from handlers.telegram_http import (
+from handlers.telegram import texts
+from handlers.telegram.albums import AlbumSummaries
+from handlers.telegram.calls import Outbox, call_with_retries, error_kind, retry_after_seconds
+from handlers.telegram.http import (
     AiohttpRequest,
     DownloadError,
     FileTooLargeError,
@@ -44,9 +44,9 @@ from handlers.telegram_http import (
     download,
     file_url,
 )
-from handlers.telegram_intake import CHANNEL, Intake
-from handlers.telegram_polling import UpdatePoller
-from handlers.telegram_replies import Replier
+from handlers.telegram.intake import CHANNEL, Intake
+from handlers.telegram.polling import UpdatePoller
+from handlers.telegram.replies import Replier
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
 """Preview tiles for the filter picker: one small sample photo through each of the 40 filters.
 
 The tiles are made by the real `FilterBank` and shipped with the package
-(`bot/static/previews/`, regenerated with `python -m bot.previews` whenever the filters change;
-a test fails when they are stale), because making them means baking all 40 filters' lookup
-tables: tens of CPU-seconds that a starting service should not spend. A filter without a
-shipped tile is made on the spot. The set carries a version (a digest of every tile), which the
-page puts in the tile URLs so they can be cached for a year.
+(`bot/pages/static/previews/`, regenerated with `python -m bot.pages.previews` whenever the
+filters change; a test fails when they are stale), because making them means baking all 40
+filters' lookup tables: tens of CPU-seconds that a starting service should not spend. A filter
+without a shipped tile is made on the spot. The set carries a version (a digest of every tile),
+which the page puts in the tile URLs so they can be cached for a year.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.filter_looks import describe_look
+from bot.pages.filter_looks import describe_look
 from inference.filters import FilterBank
 from inference.images import decode_image, encode_jpeg
 
@@ -33,7 +33,7 @@ TILE_QUALITY = 82
 class FilterPreview:
     name: str
     jpeg: bytes
-    looks: tuple[str, ...]  # what the filter does, measured (see bot.filter_looks)
+    looks: tuple[str, ...]  # what the filter does, measured (see bot.pages.filter_looks)
 
     @property
     def caption(self) -> str:
@@ -124,7 +124,7 @@ class FilterPreviews:
 
 
 def main() -> None:
-    """Regenerate the shipped tiles: `python -m bot.previews [DIRECTORY]`."""
+    """Regenerate the shipped tiles: `python -m bot.pages.previews [DIRECTORY]`."""
     directory = Path(sys.argv[1]) if len(sys.argv) > 1 else SHIPPED
     bank = FilterBank()
     write_previews(build_previews(bank, bank.names, SAMPLE), directory)
