@@ -1,30 +1,29 @@
-"""OAuth 1.0a request signing with HMAC-SHA1 (RFC 5849), pure: no I/O, no clock unless asked.
+"""OAuth 1.0a request signing (HMAC-SHA1, RFC 5849) for X's user-context calls, with `oauthlib`.
 
-X signs user-context calls this way: the signature base string is the method, the base URI
-(scheme and host lower-cased, default port dropped, no query) and every query, form and
-`oauth_*` parameter, each percent-encoded with RFC 3986's unreserved set, sorted by name then
-value. The key is `consumer_secret&token_secret`. JSON and multipart bodies are not signed.
-
-Written here rather than taken from `oauthlib` because it is 80 lines and is tested against the
-published vectors (X's "Creating a signature" example, the OAuth 1.0 photos example, RFC 5849's
-base string example); the fake X server in the tests checks signatures with `oauthlib`, so the
-two implementations are checked against each other on every request.
+`oauthlib` is the implementation tweepy and requests-oauthlib sign with: it builds the signature
+base string (method, normalised base URI, every query, form and `oauth_*` parameter, RFC 3986
+encoded and sorted) and the `Authorization: OAuth ...` header. JSON and multipart bodies are not
+signed, so only a form-urlencoded body is handed to it. The tests check the header against
+published vectors (X's "Creating a signature" example, the OAuth 1.0 photos example) and, on
+every request to the fake X API, with oauthlib's server-side signature functions.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
-import time
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import urlencode
 
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 from yarl import URL
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_FORM = "application/x-www-form-urlencoded"
+
+# oauthlib logs the collected parameters and the signature base string (the consumer key and the
+# access token) at DEBUG. Secrets never reach the logs, so its loggers stay at WARNING whatever
+# LOG_LEVEL says.
+logging.getLogger("oauthlib").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -37,55 +36,6 @@ class OAuth1Credentials:
     token_secret: str = field(repr=False)
 
 
-def percent_encode(value: str) -> str:
-    """RFC 3986 percent-encoding of UTF-8, leaving only ALPHA DIGIT - . _ ~ as they are."""
-    return quote(value.encode("utf-8"), safe="-._~")
-
-
-def base_string_uri(url: str | URL) -> str:
-    """scheme://host[:port]/path, lower-case scheme and host, default port omitted."""
-    parsed = URL(url) if isinstance(url, str) else url
-    scheme = (parsed.scheme or "").lower()
-    host = (parsed.raw_host or "").lower()
-    port = parsed.explicit_port
-    authority = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    return f"{scheme}://{authority}{parsed.raw_path or '/'}"
-
-
-def normalize_parameters(params: Iterable[tuple[str, str]]) -> str:
-    encoded = sorted((percent_encode(k), percent_encode(v)) for k, v in params)
-    return "&".join(f"{k}={v}" for k, v in encoded)
-
-
-def signature_base_string(method: str, url: str | URL, params: Iterable[tuple[str, str]]) -> str:
-    return "&".join(
-        (
-            method.upper(),
-            percent_encode(base_string_uri(url)),
-            percent_encode(normalize_parameters(params)),
-        )
-    )
-
-
-def hmac_sha1_signature(base_string: str, consumer_secret: str, token_secret: str) -> str:
-    key = f"{percent_encode(consumer_secret)}&{percent_encode(token_secret)}"
-    digest = hmac.new(key.encode(), base_string.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def oauth_parameters(
-    credentials: OAuth1Credentials, *, nonce: str | None = None, timestamp: int | None = None
-) -> list[tuple[str, str]]:
-    return [
-        ("oauth_consumer_key", credentials.consumer_key),
-        ("oauth_nonce", nonce or secrets.token_hex(16)),
-        ("oauth_signature_method", "HMAC-SHA1"),
-        ("oauth_timestamp", str(int(time.time()) if timestamp is None else timestamp)),
-        ("oauth_token", credentials.token),
-        ("oauth_version", "1.0"),
-    ]
-
-
 def authorization_header(
     credentials: OAuth1Credentials,
     method: str,
@@ -96,14 +46,21 @@ def authorization_header(
     timestamp: int | None = None,
 ) -> str:
     """The `Authorization: OAuth ...` value for a request to `url` (its query is signed) with
-    `form` as its application/x-www-form-urlencoded body, if any."""
-    parsed = URL(url) if isinstance(url, str) else url
-    protocol = oauth_parameters(credentials, nonce=nonce, timestamp=timestamp)
-    params = [*parsed.query.items(), *form, *protocol]
-    signature = hmac_sha1_signature(
-        signature_base_string(method, parsed, params),
-        credentials.consumer_secret,
-        credentials.token_secret,
+    `form` as its application/x-www-form-urlencoded body, if any. `nonce` and `timestamp` are
+    for the published test vectors; by default both are fresh."""
+    client = Client(
+        credentials.consumer_key,
+        client_secret=credentials.consumer_secret,
+        resource_owner_key=credentials.token,
+        resource_owner_secret=credentials.token_secret,
+        signature_method=SIGNATURE_HMAC_SHA1,
+        signature_type=SIGNATURE_TYPE_AUTH_HEADER,
+        nonce=nonce,
+        timestamp=None if timestamp is None else str(timestamp),
     )
-    fields = [*protocol, ("oauth_signature", signature)]
-    return "OAuth " + ", ".join(f'{percent_encode(k)}="{percent_encode(v)}"' for k, v in fields)
+    fields = list(form)
+    body = urlencode(fields) if fields else None
+    headers = {"Content-Type": _FORM} if fields else {}
+    _, signed, _ = client.sign(str(url), http_method=method.upper(), body=body, headers=headers)
+    header: str = signed["Authorization"]
+    return header
