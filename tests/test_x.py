@@ -4,11 +4,13 @@ the real app (real SQLite, real filters, real worker), replies checked at the fa
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
 
 from db.models import JobStatus
+from handlers.x.signatures import SIGNATURE_HEADER
 from tests.conftest import MakeApp
 from tests.fake_x import FakeX
 from tests.x_helpers import (
@@ -46,6 +48,26 @@ async def test_crc_answers_the_published_test_vector(make_app: MakeApp, fake: Fa
         "response_token": "sha256=O5hJl2njQRIa4vsumZ+3oom9ECR5m3aQLRZkPoYelp0="
     }
     assert (await app.client.get("/webhooks/x")).status == 400
+
+
+async def test_the_crc_answer_cannot_be_used_to_sign_a_forged_delivery(
+    make_app: MakeApp, fake: FakeX
+) -> None:
+    """The CRC answer is HMAC(consumer secret, crc_token), the very signature of a webhook
+    body: asking the CRC to "answer" a forged payload would sign it for anyone."""
+    app = await start_app(make_app, fake)
+    post = fake.add_post(ALICE, f"@{BOT} lofi", photo=grey_jpeg())
+    forged = json.dumps(account_activity_posts(fake, post))
+    crc = await app.client.get("/webhooks/x", params={"crc_token": forged})
+    signature = (await crc.json()).get("response_token", "sha256=none")
+    headers = {SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
+    posted = await app.client.post("/webhooks/x", data=forged, headers=headers)
+    assert posted.status == 403  # (answered, the CRC had signed a post nobody sent)
+    assert crc.status == 400
+    for token in (" {}", "x{y"):  # anything with a brace could be (part of) a JSON object
+        assert (await app.client.get("/webhooks/x", params={"crc_token": token})).status == 400
+    await asyncio.sleep(0.3)
+    assert await stored_rows(app.db) == {"jobs": 0, "events": 0, "users": 0, "results": 0}
 
 
 async def test_forged_signature_is_refused_and_nothing_is_stored(

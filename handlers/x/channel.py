@@ -219,6 +219,11 @@ class XChannel:
         token = request.query.get("crc_token")
         if not token:
             return web.json_response({"error": "crc_token is required"}, status=400)
+        if "{" in token:
+            # The CRC answer is the same HMAC that signs webhook payloads, and a payload is a
+            # JSON object: signing a token with a brace would forge a delivery for anyone.
+            log.warning("X CRC request with a payload-like crc_token refused")
+            return web.json_response({"error": "not a CRC token"}, status=400)
         return web.json_response(crc_response(self.settings.consumer_secret, token))
 
     async def receive(self, request: web.Request) -> web.Response:
