@@ -154,7 +154,7 @@ async def gallery_first_page(page: Page, url: str, size: str) -> set[str]:
     first = tiles.first
     await expect(first.locator("picture source[type='image/webp']")).to_have_count(1)
     await page.wait_for_function(
-        "[...document.querySelectorAll('.gallery-grid img')].slice(0, 4)"
+        "() => [...document.querySelectorAll('.gallery-grid img')].slice(0, 4)"
         ".every(img => img.complete && img.naturalWidth > 0)"
     )
     await page.screenshot(path=SCREENSHOTS / f"gallery-{size}.png", full_page=True)
@@ -216,7 +216,8 @@ async def item_page(page: Page, size: str, phone: bool) -> None:
     og_image = page.locator('meta[property="og:image"]')
     assert (await og_image.get_attribute("content") or "").startswith("http://127.0.0.1:")
     await page.wait_for_function(
-        "[...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth)"
+        "() => [...document.querySelectorAll('#compare img')]"
+        ".every(i => i.complete && i.naturalWidth)"
     )
     slider = page.locator("#split")
     split = "getComputedStyle(document.getElementById('compare')).getPropertyValue('--split')"

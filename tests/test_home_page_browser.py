@@ -79,7 +79,7 @@ async def filter_a_photo(page: Page, base_url: str, size: str) -> None:
     # Every picker tile is a real image made by the filters.
     await expect(page.locator("#filters img")).to_have_count(40)
     await page.wait_for_function(
-        "[...document.querySelectorAll('#filters img')]"
+        "() => [...document.querySelectorAll('#filters img')]"
         ".every(img => img.complete && img.naturalWidth > 0)"
     )
     await page.locator(".choice", has_text="Filter").click()
