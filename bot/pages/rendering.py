@@ -2,8 +2,10 @@
 
 Errors under /api/ and /webhooks/ are JSON `{"error": ...}`; everywhere else they are the
 `404.html` / `error.html` pages. Unexpected exceptions are logged with their traceback and
-answered 500 without details. Every page carries a strict Content-Security-Policy: the app
-serves all its own assets, and no page has inline script or style.
+answered 500 without details. Every HTML response (pages, error pages, whatever renders
+them) carries the security headers of `PAGE_HEADERS`: a strict Content-Security-Policy (the app
+serves all its own assets, and no page has inline script or style), no framing, no referrer to
+other sites; every response is `nosniff`, and HSTS is sent when PUBLIC_BASE_URL is https.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+
+from bot.services import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +34,10 @@ CONTENT_SECURITY_POLICY = (
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
 
 
@@ -54,13 +60,23 @@ def add_templates(app: web.Application) -> None:
 
     environment.globals["static_url"] = static_url
     app.on_response_prepare.append(_cache_static)
+    app.on_response_prepare.append(_security_headers)
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     html = request.app[JINJA].get_template(template).render(request_path=request.path, **context)
-    return web.Response(
-        text=html, status=status, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
-    )
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.content_type == "text/html":
+        for name, value in PAGE_HEADERS.items():
+            headers.setdefault(name, value)
+    base = request.app[SERVICES].settings.public_base_url
+    if base is not None and base.startswith("https://"):
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
 
 
 async def _cache_static(request: web.Request, response: web.StreamResponse) -> None:
@@ -96,6 +112,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         for name in ("Allow", "Retry-After", "WWW-Authenticate"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
+        if exc.status in (408, 413):  # the rest of the body is not read: close
+            response.force_close()
         return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
