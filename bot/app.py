@@ -16,13 +16,16 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot import pages
+from bot.guards import largest_body, request_guard
 from bot.media import MediaStore
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.scheduler import Scheduler, housekeeping_tasks
 from bot.services import SERVICES, Services, load_pipeline
 from bot.settings import Settings
+from bot.signing import Signer, load_key
 from bot.worker import Worker
 from db.engine import connect
+from db.media import is_public
 from db.migrate import current_revision, ensure_migrated, head_revision
 from handlers.registry import build_channels
 from inference.pipeline import PhotoPipeline
@@ -30,12 +33,14 @@ from inference.pipeline import PhotoPipeline
 log = logging.getLogger(__name__)
 
 WORKER = web.AppKey("worker", Worker)
-MEDIA_CACHE = "public, max-age=31536000, immutable"
+PUBLIC_MEDIA_CACHE = "public, max-age=31536000, immutable"
+MEDIA_GONE = "There is no such picture (it may have been deleted)."
 
 
 async def open_services(settings: Settings, pipeline: PhotoPipeline | None = None) -> Services:
     """Everything shared, created once. Fails (with the reason) on an unmigrated database
     when AUTO_MIGRATE is off."""
+    signer = Signer(load_key(settings.cookie_secret, settings.data_dir))
     db = connect(settings.database_url)
     try:
         await ensure_migrated(db, auto_migrate=settings.auto_migrate)
@@ -47,7 +52,7 @@ async def open_services(settings: Settings, pipeline: PhotoPipeline | None = Non
         raise
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60, connect=10))
     media = MediaStore(settings.data_dir / "media")
-    return Services(settings, db, media, pipeline, metrics, http)
+    return Services(settings, db, media, pipeline, metrics, http, signer)
 
 
 async def close_services(services: Services) -> None:
@@ -67,8 +72,8 @@ def create_app(
     worker-only process runs with intake=False and is never bound to a port."""
     settings = services.settings
     app = web.Application(
-        client_max_size=settings.max_image_bytes + 1_000_000,
-        middlewares=[pages.error_middleware],
+        client_max_size=largest_body(settings),  # each route's own limit: bot.guards
+        middlewares=[pages.error_middleware, request_guard(services)],
     )
     app[SERVICES] = services
     services.channels = build_channels(services, channel_names)
@@ -77,7 +82,8 @@ def create_app(
             web.get("/healthz", healthz),
             web.get("/readyz", readyz),
             web.get("/metrics", metrics),
-            web.get("/media/{key}", media),
+            web.get("/media/{key}", public_media),
+            web.get("/media/{grant}/{key}", private_media),
         ]
     )
     for channel in services.channels.values():
@@ -152,16 +158,32 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-async def media(request: web.Request) -> web.StreamResponse:
-    store = request.app[SERVICES].media
+async def public_media(request: web.Request) -> web.StreamResponse:
+    """A picture the gallery shows; anything else (originals, results not shared, files no
+    row references) only through a signed link, so a plain URL for it is 404."""
+    services = request.app[SERVICES]
     key = request.match_info["key"]
-    if not store.exists(key):
-        raise web.HTTPNotFound(text="There is no such picture (it may have been deleted).")
+    if not services.media.exists(key) or not await is_public(services.db, key):
+        raise web.HTTPNotFound(text=MEDIA_GONE)
+    return _media_file(services.media, key, PUBLIC_MEDIA_CACHE)
+
+
+async def private_media(request: web.Request) -> web.StreamResponse:
+    """A signed, expiring link (`bot.media.MediaLinks`), given only to a picture's owner."""
+    services = request.app[SERVICES]
+    key = request.match_info["key"]
+    left = services.media_links.seconds_left(key, request.match_info["grant"])
+    if left is None or not services.media.exists(key):
+        raise web.HTTPNotFound(text=MEDIA_GONE)
+    return _media_file(services.media, key, f"private, max-age={left}")
+
+
+def _media_file(store: MediaStore, key: str, cache: str) -> web.FileResponse:
     return web.FileResponse(
         store.path(key),
         headers={
             "Content-Type": store.content_type(key),
-            "Cache-Control": MEDIA_CACHE,
+            "Cache-Control": cache,
             "X-Content-Type-Options": "nosniff",
         },
     )

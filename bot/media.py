@@ -1,17 +1,28 @@
-"""Content-addressed media files under `<COLORBOT_DATA_DIR>/media`, written atomically.
+"""Content-addressed media files under `<COLORBOT_DATA_DIR>/media`, written atomically, and
+the links they are served by.
 
 A key is `<sha256>.<ext>`; the file lives at `media/<2 hex>/<2 hex>/<key>`. Files are written to
 a temporary name in the same folder and renamed into place, so nothing half-written is ever
-visible under a key, and writing the same bytes twice is free.
+visible under a key, and writing the same bytes twice is free (it only refreshes the file's
+time, which the sweep of unreferenced files goes by).
+
+Links: a public picture (in the gallery) is `/media/<key>`; any other is served only through a
+signed link that expires, `/media/<expires>.<signature>/<key>` (see `MediaLinks`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from bot.signing import Signer
 
 CONTENT_TYPES = {
     "jpg": "image/jpeg",
@@ -48,14 +59,22 @@ class MediaStore:
             raise ValueError(f"not a media key: {key!r}")
         return self.root / key[:2] / key[2:4] / key
 
-    def put(self, data: bytes, ext: str) -> str:
-        """Store `data`; returns its key. Blocking: call on a thread for big files."""
+    @staticmethod
+    def key_for(data: bytes, ext: str) -> str:
+        """The key `data` is (or would be) stored under; stores nothing."""
         if ext not in CONTENT_TYPES:
             raise ValueError(f"unsupported media extension {ext!r}")
-        key = f"{hashlib.sha256(data).hexdigest()}.{ext}"
+        return f"{hashlib.sha256(data).hexdigest()}.{ext}"
+
+    def put(self, data: bytes, ext: str) -> str:
+        """Store `data`; returns its key. Blocking: call on a thread for big files."""
+        key = self.key_for(data, ext)
         target = self.path(key)
-        if target.exists():
+        try:
+            os.utime(target)  # already stored: only mark it as just used
             return key
+        except FileNotFoundError:
+            pass
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
@@ -84,8 +103,90 @@ class MediaStore:
 
     def put_image(self, data: bytes, image_format: str) -> str:
         """Store an uploaded image under the extension of its (probed) format."""
-        return self.put(data, FORMAT_EXTENSIONS.get(image_format, "bin"))
+        return self.put(data, image_extension(image_format))
+
+    def files_older_than(self, seconds: float) -> Iterator[StoredFile]:
+        """Every file (stored media and half-written temporaries) last written or used more
+        than `seconds` ago. Blocking: iterate on a thread."""
+        cutoff = time.time() - seconds
+        for first in _folders(self.root):
+            for second in _folders(first):
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        if entry.is_file() and entry.stat().st_mtime < cutoff:
+                            key = entry.name if self.is_key(entry.name) else None
+                            yield StoredFile(Path(entry.path), key)
+
+    def delete_if_older_than(self, stored: StoredFile, seconds: float) -> bool:
+        """Delete a file found by `files_older_than` unless it was used since (a new upload of
+        the same bytes refreshes its time)."""
+        try:
+            if stored.path.stat().st_mtime >= time.time() - seconds:
+                return False
+            stored.path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     @staticmethod
     def content_type(key: str) -> str:
         return CONTENT_TYPES[key.rsplit(".", 1)[1]]
+
+
+def image_extension(image_format: str) -> str:
+    """The media extension of an image format `inference.images.probe_image` reports."""
+    return FORMAT_EXTENSIONS.get(image_format, "bin")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    key: str | None  # None: a temporary left by a write that never finished
+
+
+def _folders(parent: Path) -> list[Path]:
+    if not parent.is_dir():
+        return []
+    return [Path(entry.path) for entry in os.scandir(parent) if entry.is_dir()]
+
+
+PRIVATE_LINK_SECONDS = 24 * 3600
+_LINK_STEP_SECONDS = 3600  # expiry times are whole hours, so repeated links are the same URL
+
+
+class MediaLinks:
+    """URLs of media: plain for public pictures, signed and expiring for private ones. A
+    private link is `/media/<expires>.<signature>/<key>`: `expires` is a Unix time, and the
+    signature covers the key and that time."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        seconds: int = PRIVATE_LINK_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._signer = signer
+        self._seconds = seconds
+        self._clock = clock
+
+    @staticmethod
+    def public(key: str) -> str:
+        return f"/media/{key}"
+
+    def private(self, key: str) -> str:
+        """A link to `key` valid for at least `seconds` (up to an hour more)."""
+        expires = math.ceil((self._clock() + self._seconds) / _LINK_STEP_SECONDS)
+        expires *= _LINK_STEP_SECONDS
+        return f"/media/{expires}.{self._signer.sign('media', f'{key}:{expires}')}/{key}"
+
+    def seconds_left(self, key: str, grant: str) -> int | None:
+        """For the `<expires>.<signature>` part of a private link: the seconds it is still
+        valid for; None when it is forged, for another key, or expired."""
+        expires, _, signature = grant.partition(".")
+        if not expires.isdigit() or len(expires) > 12:
+            return None
+        if not self._signer.verify("media", f"{key}:{expires}", signature):
+            return None
+        left = int(expires) - int(self._clock())
+        return left if left > 0 else None

@@ -11,7 +11,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from bot.upkeep import gallery_tasks
+from bot.upkeep import gallery_tasks, media_tasks
 from db import jobs as queue
 from db.maintenance import purge_originals, roll_up_day
 from db.models import utcnow
@@ -50,6 +50,7 @@ def housekeeping_tasks(services: Services) -> list[PeriodicTask]:
         PeriodicTask("roll-up-usage", 600, roll_up),
         PeriodicTask("gauge-queue-depth", 10, gauge_queue),
         *gallery_tasks(services),
+        *media_tasks(services),
     ]
 
 

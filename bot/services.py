@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
+from bot.clients import ClientAddresses
 from bot.intake import Intake
-from bot.media import MediaStore
+from bot.media import MediaLinks, MediaStore
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.signing import Signer
 from db.engine import Database
 from db.jobs import QueueLimits
 from inference.colorize import Colorizer
@@ -38,14 +40,21 @@ class Services:
     pipeline: PhotoPipeline
     metrics: Metrics
     http: aiohttp.ClientSession
+    # Signs visitor cookies, CSRF and job tokens, private media links (one key per service).
+    signer: Signer
     channels: dict[str, Platform] = field(default_factory=dict)
     # Called after a job is queued in this process, to wake an idle in-process worker.
     wake_workers: Callable[[], None] = field(default=lambda: None)
     # The one way channels queue work (batches concurrent submissions into one transaction).
     intake: Intake = field(init=False)
+    # Who a request comes from (TRUSTED_PROXIES), for every per-client limit.
+    clients: ClientAddresses = field(init=False)
+    media_links: MediaLinks = field(init=False)
 
     def __post_init__(self) -> None:
         self.intake = Intake(self.db, lambda: self.queue_limits, lambda: self.wake_workers())
+        self.clients = ClientAddresses(self.settings.trusted_proxies)
+        self.media_links = MediaLinks(self.signer)
 
     @property
     def queue_limits(self) -> QueueLimits:

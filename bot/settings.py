@@ -7,6 +7,7 @@ table is checked against that catalogue by a test. A missing or invalid value ra
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,9 +46,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ADMIN_TOKEN", "unset", "bearer token for admin routes; off when unset"),
     Setting(
         "COOKIE_SECRET",
-        "a random key per process",
-        "signs the gallery's visitor cookies and vote CSRF tokens (set it when running several "
-        "web processes, or votes' cookies reset on every restart)",
+        "a random key kept in <data dir>/cookie-secret",
+        "signs visitor cookies, vote CSRF tokens, job tokens and private media links (set the "
+        "same value on every web process when they do not share one data dir)",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "unset",
+        "comma-separated addresses or CIDR networks of reverse proxies whose X-Forwarded-For "
+        "is believed; from any other peer the header is ignored",
+    ),
+    Setting(
+        "REQUEST_BODY_TIMEOUT_S",
+        "120",
+        "seconds a request with a body may take to send it and be answered; slower ones get "
+        "408 and their connection is closed",
     ),
     Setting("TELEGRAM_TOKEN", "unset", "enables Telegram"),
     Setting("TELEGRAM_WEBHOOK_SECRET", "unset", "required in Telegram webhook mode"),
@@ -157,6 +170,15 @@ def _host_list(raw: str) -> frozenset[str]:
     return hosts
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _network_list(raw: str) -> tuple[Network, ...]:
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()
+    )
+
+
 @dataclass(frozen=True)
 class TelegramSettings:
     token: str = field(repr=False)
@@ -190,6 +212,8 @@ class Settings:
     public_base_url: str | None = None
     admin_token: str | None = field(default=None, repr=False)
     cookie_secret: str | None = field(default=None, repr=False)
+    trusted_proxies: tuple[Network, ...] = ()
+    request_body_timeout_s: float = 120.0
     telegram: TelegramSettings | None = None
     x: XSettings | None = None
     inference_threads: int = 0
@@ -243,6 +267,8 @@ def _settings_from(env: Mapping[str, str]) -> Settings:
         public_base_url=public_base_url,
         admin_token=_raw(env, "ADMIN_TOKEN"),
         cookie_secret=_raw(env, "COOKIE_SECRET"),
+        trusted_proxies=_parsed(env, "TRUSTED_PROXIES", _network_list, ()),
+        request_body_timeout_s=float(_parsed(env, "REQUEST_BODY_TIMEOUT_S", _int_at_least(1), 120)),
         telegram=_telegram_settings(env, public_base_url),
         x=_x_settings(env, public_base_url),
         inference_threads=_parsed(env, "INFERENCE_THREADS", _int_at_least(0), 0),

@@ -105,6 +105,7 @@ class Job(Base):
         Index("ix_jobs_user_created", "user_id", "created_at"),
         Index("ix_jobs_created", "created_at"),
         Index("ix_jobs_reply", "channel", "reply_message_id"),
+        Index("ix_jobs_input_media", "input_media"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -147,6 +148,12 @@ class Result(Base):
         Index("ix_results_gallery_rank", "gallery", "hidden", "score", "id"),
         Index("ix_results_gallery_recent", "gallery", "hidden", "id"),
         Index("ix_results_user", "user_id"),
+        # Which rows reference a media key (serving /media, the sweep of unreferenced files).
+        Index("ix_results_media", "media"),
+        Index("ix_results_input_media", "input_media"),
+        Index("ix_results_thumb_webp", "thumb_webp"),
+        Index("ix_results_thumb_jpeg", "thumb_jpeg"),
+        Index("ix_results_before_display", "before_display"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

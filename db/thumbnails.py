@@ -1,16 +1,15 @@
-"""Thumbnail bookkeeping for the gallery: which items still need thumbnails, recording them,
-and which media keys are still referenced (so that nothing of a forgotten result is left)."""
+"""Thumbnail bookkeeping for the gallery: which items still need thumbnails, and recording
+them (which media keys are still referenced: `db.media`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
 from db.engine import Database
 from db.gallery import visible
-from db.models import Job, Result
+from db.models import Result
 
 
 @dataclass(frozen=True)
@@ -59,22 +58,3 @@ async def set_thumbnails(
             .values(thumb_webp=webp, thumb_jpeg=jpeg, before_display=before_display)
         )
     return int(getattr(updated, "rowcount", 0)) == 1
-
-
-async def media_in_use(db: Database, keys: Iterable[str]) -> set[str]:
-    """Which of these media keys a job or a result still references."""
-    wanted = set(keys)
-    used: set[str] = set()
-    columns = (
-        Job.input_media,
-        Result.media,
-        Result.input_media,
-        Result.thumb_webp,
-        Result.thumb_jpeg,
-        Result.before_display,
-    )
-    async with db.sessions() as session:
-        for column in columns:
-            found = await session.scalars(select(column).where(column.in_(wanted)))
-            used |= {key for key in found if key}
-    return used

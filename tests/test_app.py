@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import MakeApp
+from tests.gallery_seed import seed_item
 
 
 async def test_health_ready_and_metrics(make_app: MakeApp) -> None:
@@ -42,9 +43,9 @@ async def test_media_keys_are_validated_and_unknown_pages_get_the_404_page(
     make_app: MakeApp,
 ) -> None:
     app = await make_app(channels=["web"], run_worker=False, intake=False)
-    key = app.services.media.put(b"\x89PNG fake", "png")
-    found = await app.client.get(f"/media/{key}")
-    assert found.status == 200 and found.content_type == "image/png"
+    item = await seed_item(app.db, app.services.media)
+    found = await app.client.get(f"/media/{item.media}")
+    assert found.status == 200 and found.content_type == "image/jpeg"
     assert "immutable" in found.headers["Cache-Control"]
     for path in ("/media/../../etc/passwd", "/media/" + "0" * 64 + ".jpg", "/no/such/page"):
         missing = await app.client.get(path)

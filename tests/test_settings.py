@@ -55,6 +55,8 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
             "X_BOT_USER_ID",
         ),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "TRUSTED_PROXIES"),
+        ({"REQUEST_BODY_TIMEOUT_S": "0"}, "REQUEST_BODY_TIMEOUT_S"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(env: dict[str, str], name: str) -> None:

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 from bot.pages.visitors import SlidingWindowLimiter, VisitorKeys
+from bot.signing import Signer
+
+
+def keys_for(secret: str) -> VisitorKeys:
+    return VisitorKeys(Signer(secret.encode()))
 
 
 def test_cookies_are_signed_and_tampering_is_refused() -> None:
-    keys = VisitorKeys("secret")
+    keys = keys_for("secret")
     visitor = keys.new_visitor()
     assert len(visitor) >= 20 and visitor != keys.new_visitor()
     cookie = keys.cookie_value(visitor)
     assert keys.visitor_from(cookie) == visitor
-    assert VisitorKeys("secret").visitor_from(cookie) == visitor  # same secret, same answer
-    assert VisitorKeys("other").visitor_from(cookie) is None
+    assert keys_for("secret").visitor_from(cookie) == visitor  # same secret, same answer
+    assert keys_for("other").visitor_from(cookie) is None
     other = keys.new_visitor()
     forged = f"{other}.{cookie.split('.')[1]}"
     for bad in (None, "", visitor, forged, cookie + "x", "a.b.c", "." + cookie.split(".")[1]):
         assert keys.visitor_from(bad) is None, bad
 
 
-def test_a_random_secret_per_process_when_none_is_set() -> None:
-    first, second = VisitorKeys(None), VisitorKeys(None)
-    visitor = first.new_visitor()
-    assert second.visitor_from(first.cookie_value(visitor)) is None
-
-
 def test_csrf_tokens_belong_to_one_visitor() -> None:
-    keys = VisitorKeys("secret")
+    keys = keys_for("secret")
     alice, bob = keys.new_visitor(), keys.new_visitor()
     token = keys.csrf_token(alice)
     assert keys.csrf_ok(alice, token)
     assert not keys.csrf_ok(bob, token)
     assert not keys.csrf_ok(alice, None) and not keys.csrf_ok(None, token)
     assert not keys.csrf_ok(alice, token[:-1])
-    assert not VisitorKeys("other").csrf_ok(alice, token)
+    assert not keys_for("other").csrf_ok(alice, token)
+    assert not keys.csrf_ok(alice, keys.cookie_value(alice).split(".")[1])  # another purpose
 
 
 class Clock:
@@ -54,6 +54,15 @@ def test_limiter_allows_limit_events_per_window_per_key() -> None:
     clock.now += 30
     assert limiter.hit("a") == 30
     clock.now += 30  # the first events have left the window
+    assert limiter.hit("a") is None
+
+
+def test_an_event_given_back_no_longer_counts() -> None:
+    limiter = SlidingWindowLimiter(2, 60, clock=Clock())
+    assert limiter.hit("a") is None and limiter.hit("a") is None
+    assert limiter.hit("a") is not None
+    limiter.give_back("a")
+    limiter.give_back("never-seen")  # nothing to give back: no error
     assert limiter.hit("a") is None
 
 

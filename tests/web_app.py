@@ -1,4 +1,5 @@
-"""The real app behind a test client, for the web channel's and the pages' tests.
+"""The real app behind a test client, for the web channel's and the pages' tests, and polling
+a job through the API as its submitter.
 
 One `PhotoPipeline` (filters loaded, and baked on first use) is shared by every app in the test
 process; each app gets its own data dir and SQLite file.
@@ -6,7 +7,9 @@ process; each app gets its own data dir and SQLite file.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +22,7 @@ from bot.metrics import Metrics
 from bot.services import Services, load_pipeline
 from bot.settings import Settings
 from inference.pipeline import PhotoPipeline
+from tests.api_contract import ApiContract
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -58,3 +62,32 @@ async def app_clients(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Make
         for client, services in reversed(opened):
             await client.close()  # stops the scheduler and the worker first
             await close_services(services)
+
+
+def owner(accepted: dict[str, Any]) -> dict[str, str]:
+    """The header that shows a job's pictures: its token from the upload's answer."""
+    return {"Authorization": f"Bearer {accepted['token']}"}
+
+
+async def get_job(
+    client: Client, contract: ApiContract, url: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    response = await client.get(url, headers=headers)
+    body = await response.json()
+    contract.check("GET", "/api/v1/jobs/{id}", response.status, response.headers, body)
+    assert response.status == 200, body
+    result: dict[str, Any] = body
+    return result
+
+
+async def wait_for_job(
+    client: Client, contract: ApiContract, accepted: dict[str, Any]
+) -> dict[str, Any]:
+    """Poll as the submitter until the job is done or failed."""
+    deadline = time.monotonic() + 120
+    while True:
+        job = await get_job(client, contract, accepted["status_url"], owner(accepted))
+        if job["status"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"job still {job['status']} after 120 s"
+        await asyncio.sleep(0.1)

@@ -5,8 +5,14 @@ Only results their owners shared, and never hidden ones (`db.gallery` filters ev
 Attribution is what the person made public: an X item shows its @handle and links to the
 post; a Telegram item shows a name only if its owner chose to share one; web items are
 anonymous. Votes: one per visitor per item (a signed cookie, see `bot.pages.visitors`), with a CSRF
-token, rate-limited per visitor and per IP address; `fetch()` gets JSON, a plain form post is
-redirected back.
+token, rate-limited per visitor and per client address; `fetch()` gets JSON, a plain form post
+is redirected back.
+
+A fresh cookie is one more vote, so cookies are not free either: one address gets at most
+VISITORS_PER_ADDRESS new ones an hour (past that its pages come without vote buttons), and
+at most VOTES_PER_ITEM_PER_ADDRESS of its votes for one item count in a day, however many
+cookies it holds (a few, so that a family or an office sharing one address can all vote).
+Addresses are `services.clients` keys (TRUSTED_PROXIES, IPv6 by /64).
 """
 
 from __future__ import annotations
@@ -35,10 +41,13 @@ from db.gallery import (
 from db.ranking import HOW_RANKING_WORKS
 
 VOTES_PER_VISITOR = (20, 60.0)  # at most 20 votes a minute from one visitor
-VOTES_PER_ADDRESS = (60, 60.0)  # and 60 a minute from one IP address
+VOTES_PER_ADDRESS = (60, 60.0)  # and 60 a minute from one address
+VOTES_PER_ITEM_PER_ADDRESS = (3, 24 * 3600.0)  # counted votes for one item from one address
+VISITORS_PER_ADDRESS = (30, 3600.0)  # new visitor cookies an address is given an hour
 CHANNELS = {"web": "Web", "telegram": "Telegram", "x": "X"}
 PAGE_CACHE = "private, no-cache"
 BROKEN_LINK = "That page link is broken; start again from page 1."
+NETWORK_VOTED = "This picture already has all the votes your network can give it today. Thank you!"
 
 
 @dataclass
@@ -48,6 +57,8 @@ class Gallery:
     keys: VisitorKeys
     per_visitor: SlidingWindowLimiter
     per_address: SlidingWindowLimiter
+    per_item_and_address: SlidingWindowLimiter
+    new_visitors: SlidingWindowLimiter
     thumbnails: ThumbnailMaker
 
 
@@ -57,9 +68,11 @@ GALLERY = web.AppKey("gallery", Gallery)
 def add_routes(app: web.Application) -> None:
     services = app[SERVICES]
     app[GALLERY] = Gallery(
-        keys=VisitorKeys(services.settings.cookie_secret),
+        keys=VisitorKeys(services.signer),
         per_visitor=SlidingWindowLimiter(*VOTES_PER_VISITOR),
         per_address=SlidingWindowLimiter(*VOTES_PER_ADDRESS),
+        per_item_and_address=SlidingWindowLimiter(*VOTES_PER_ITEM_PER_ADDRESS),
+        new_visitors=SlidingWindowLimiter(*VISITORS_PER_ADDRESS),
         thumbnails=ThumbnailMaker(services),
     )
     app.add_routes(
@@ -128,11 +141,16 @@ def card(item: GalleryItem, voted: bool) -> dict[str, Any]:
     }
 
 
-def _visitor(request: web.Request) -> tuple[str, bool]:
-    """(visitor id, whether it is new and needs its cookie set)."""
-    keys = request.app[GALLERY].keys
-    visitor = keys.visitor_from(request.cookies.get(COOKIE_NAME))
-    return (visitor, False) if visitor else (keys.new_visitor(), True)
+def _visitor(request: web.Request) -> tuple[str | None, bool]:
+    """(visitor id, whether it is new and needs its cookie set); (None, False) when the
+    address has been given all the new cookies it gets for now."""
+    gallery = request.app[GALLERY]
+    visitor = gallery.keys.visitor_from(request.cookies.get(COOKIE_NAME))
+    if visitor:
+        return visitor, False
+    if gallery.new_visitors.hit(request.app[SERVICES].clients.key(request)) is not None:
+        return None, False
+    return gallery.keys.new_visitor(), True
 
 
 def _voter(visitor: str) -> str:
@@ -145,21 +163,21 @@ async def _render_page(
     services = request.app[SERVICES]
     gallery = request.app[GALLERY]
     visitor, new = _visitor(request)
-    voted: set[int] = (
-        set() if new else await voted_ids(services.db, _voter(visitor), (i.id for i in items))
-    )
+    voted: set[int] = set()
+    if visitor is not None and not new:
+        voted = await voted_ids(services.db, _voter(visitor), (i.id for i in items))
     gallery.thumbnails.request(i.id for i in items if not i.thumb_webp)
     response = render(
         request,
         template,
         cards=[card(item, item.id in voted) for item in items],
-        csrf=gallery.keys.csrf_token(visitor),
+        csrf=gallery.keys.csrf_token(visitor) if visitor is not None else None,
         site_url=site_url(request),
         how_ranking_works=HOW_RANKING_WORKS,
         **context,
     )
     response.headers["Cache-Control"] = PAGE_CACHE
-    if new:
+    if visitor is not None and new:
         response.set_cookie(
             COOKIE_NAME,
             gallery.keys.cookie_value(visitor),
@@ -234,6 +252,10 @@ def _refuse(wants_json: bool, status: int, message: str, **headers: str) -> web.
     raise _ERRORS[status](text=message, headers=headers)
 
 
+def _too_many(wants_json: bool, message: str, wait: float) -> web.Response:
+    return _refuse(wants_json, 429, message, **{"Retry-After": str(max(1, round(wait)))})
+
+
 async def vote(request: web.Request) -> web.Response:
     gallery = request.app[GALLERY]
     wants_json = "application/json" in request.headers.get("Accept", "")
@@ -245,18 +267,20 @@ async def vote(request: web.Request) -> web.Response:
             wants_json, 403, "That vote came without a valid form token; reload and try again."
         )
     assert visitor is not None  # csrf_ok needs one
-    wait = gallery.per_address.hit(request.remote or "")
+    address = request.app[SERVICES].clients.key(request)
+    wait = gallery.per_address.hit(address)
     if wait is None:
         wait = gallery.per_visitor.hit(visitor)
     if wait is not None:
-        return _refuse(
-            wants_json,
-            429,
-            "That's a lot of votes at once; please wait a moment.",
-            **{"Retry-After": str(max(1, round(wait)))},
-        )
+        return _too_many(wants_json, "That's a lot of votes at once; please wait a moment.", wait)
     public_id = request.match_info["id"]
+    counted_for = f"{address} {public_id}"
+    wait = gallery.per_item_and_address.hit(counted_for)
+    if wait is not None:
+        return _too_many(wants_json, NETWORK_VOTED, wait)
     outcome = await add_vote(request.app[SERVICES].db, public_id, _voter(visitor))
+    if outcome is None or not outcome.counted:
+        gallery.per_item_and_address.give_back(counted_for)
     if outcome is None:
         return _refuse(wants_json, 404, "There is no such picture in the gallery.")
     if wants_json:

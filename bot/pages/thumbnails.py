@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from bot.services import Services
+from db.media import media_in_use
 from db.thumbnails import (
     ThumbnailSource,
-    media_in_use,
     missing_thumbnails,
     set_thumbnails,
     thumbnail_source,

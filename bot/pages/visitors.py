@@ -4,8 +4,7 @@ address is only ever a key of the in-memory rate limiter (never stored).
 
 The cookie is `<id>.<HMAC-SHA256(secret, "visitor:" + id)>`; the CSRF token is
 HMAC-SHA256(secret, "csrf:" + id), so a form from another site cannot carry it (and the
-cookie is SameSite=Lax besides). The secret is COOKIE_SECRET, or a random one per process
-(then cookies and tokens stop being valid when the process restarts).
+cookie is SameSite=Lax besides). The secret is the service's signing key (`bot.signing`).
 
 The rate limits live in the process's memory: with several web processes each one counts
 separately, which multiplies the allowance by the number of processes.
@@ -14,53 +13,47 @@ separately, which multiplies the allowance by the number of processes.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
+
+from bot.signing import Signer
 
 COOKIE_NAME = "colorbot_visitor"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 _ID_BYTES = 16
 
 
-def _mac(secret: bytes, purpose: str, visitor: str) -> str:
-    digest = hmac.new(secret, f"{purpose}:{visitor}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()
-
-
 class VisitorKeys:
-    """Issues and checks visitor cookies and CSRF tokens with one secret."""
+    """Issues and checks visitor cookies and CSRF tokens with the service's signer."""
 
-    def __init__(self, secret: str | None) -> None:
-        self._secret = (secret or secrets.token_hex(32)).encode()
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
 
     @staticmethod
     def new_visitor() -> str:
         return base64.urlsafe_b64encode(secrets.token_bytes(_ID_BYTES)).decode().rstrip("=")
 
     def cookie_value(self, visitor: str) -> str:
-        return f"{visitor}.{_mac(self._secret, 'visitor', visitor)}"
+        return f"{visitor}.{self._signer.sign('visitor', visitor)}"
 
     def visitor_from(self, cookie: str | None) -> str | None:
-        """The visitor id in a cookie this process's secret signed; None otherwise."""
+        """The visitor id in a cookie the service's key signed; None otherwise."""
         if not cookie or cookie.count(".") != 1:
             return None
         visitor, signature = cookie.split(".")
-        expected = _mac(self._secret, "visitor", visitor)
-        if not visitor or not hmac.compare_digest(signature.encode(), expected.encode()):
+        if not visitor or not self._signer.verify("visitor", visitor, signature):
             return None
         return visitor
 
     def csrf_token(self, visitor: str) -> str:
-        return _mac(self._secret, "csrf", visitor)
+        return self._signer.sign("csrf", visitor)
 
     def csrf_ok(self, visitor: str | None, token: str | None) -> bool:
         if not visitor or not token:
             return False
-        return hmac.compare_digest(token.encode(), self.csrf_token(visitor).encode())
+        return self._signer.verify("csrf", visitor, token)
 
 
 class SlidingWindowLimiter:
@@ -95,6 +88,13 @@ class SlidingWindowLimiter:
             return max(0.0, events[0] + self.seconds - now)
         events.append(now)
         return None
+
+    def give_back(self, key: str) -> None:
+        """Un-count the latest event for `key` (it turned out not to count, e.g. a repeated
+        vote); counting first and giving back keeps concurrent requests from all passing."""
+        events = self._events.get(key)
+        if events:
+            events.pop()
 
     def _forget_idle(self, now: float) -> None:
         cutoff = now - self.seconds

@@ -1,8 +1,19 @@
 """The web channel: `POST /api/v1/jobs` (multipart upload) and `GET /api/v1/jobs/{id}`.
 
 A plainly bad request (no file, not an image, too large, unknown filter) is answered at once
-with a 4xx and `{"error": "..."}`; a good one is stored, queued and answered 202. The result is
-polled; nothing is pushed, so `send_result`/`send_error` only record.
+with a 4xx and `{"error": "..."}`; a good one is queued and answered 202. The photo is written
+to the media store only once its job is accepted, so a refused upload (over the per-client
+limit, the busy answer, anything else) leaves nothing behind; a worker that picks the job up in
+the instant before the file lands waits for it (`UPLOAD_LANDING_S`). The result is polled;
+nothing is pushed, so `send_result`/`send_error` only record.
+
+Who is who: a client is its address (`services.clients`: TRUSTED_PROXIES decide whether
+X-Forwarded-For counts; IPv6 by /64), never a cookie it could drop. The per-client hourly limit
+counts by it, and an `Idempotency-Key` is that client's own: the same key from someone else is
+another job, and a repeat with the same key must be the same upload (else 422). The submitter
+gets a job token with the 202; the status shows the job's pictures (as signed, expiring links)
+only to a request that carries it (`Authorization: Bearer <token>`), and to anyone else only a
+result that is in the public gallery.
 """
 
 from __future__ import annotations
@@ -11,10 +22,12 @@ import asyncio
 import hashlib
 import secrets
 from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.media import MediaStore, image_extension
 from bot.services import Services
 from core.errors import UserError
 from db import jobs as queue
@@ -28,6 +41,11 @@ from inference.pipeline import COLORIZE, FILTER
 
 CHANNEL = "web"
 _TEXT_FIELD_LIMIT = 1024
+_MAX_FORM_PARTS = 16
+_IDEMPOTENCY_KEY_CHARS = 100
+TOKEN_PURPOSE = "job"
+UPLOAD_LANDING_S = 5.0  # how long after its job is accepted an upload's file may take to land
+KEY_REUSED = "That Idempotency-Key was already used for a different upload; send a new key."
 
 
 class UploadTooLargeError(UserError):
@@ -72,12 +90,16 @@ class WebChannel:
 
     async def fetch_input(self, job: Job) -> bytes:
         key = job.input_media or ""
-        if not self.services.media.exists(key):
-            raise UserError(
-                "Your upload has expired; please upload the photo again.",
-                detail=f"web job {job.id}: input media {key!r} is missing",
-            )
-        return await asyncio.to_thread(self.services.media.read, key)
+        media = self.services.media
+        landing = job.created_at + timedelta(seconds=UPLOAD_LANDING_S)
+        while not media.exists(key):  # stored just after the job was accepted
+            if utcnow() >= landing:
+                raise UserError(
+                    "Your upload has expired; please upload the photo again.",
+                    detail=f"web job {job.id}: input media {key!r} is missing",
+                )
+            await asyncio.sleep(0.02)
+        return await asyncio.to_thread(media.read, key)
 
     async def send_result(self, job: Job, reply: Reply) -> str | None:
         return None  # the page polls GET /api/v1/jobs/{id}
@@ -117,14 +139,15 @@ class WebChannel:
             return json_error(status, exc.user_message)
         except UserError as exc:
             return json_error(400, exc.user_message)
-        key = await asyncio.to_thread(services.media.put_image, image, info.format)
-        event_id = request.headers.get("Idempotency-Key", "")[:100] or secrets.token_hex(16)
+        extension = image_extension(info.format)
+        key = MediaStore.key_for(image, extension)  # nothing is stored until accepted
+        who = client_id(services, request)
         new = queue.NewJob(
             channel=CHANNEL,
-            event_id=event_id,
+            event_id=event_id_for(request, who),
             operation=operation,
             filter_name=filter_name,
-            user_external_id=client_id(request),
+            user_external_id=who,
             source={"media": key},
             input_media=key,
             share=str(form.get("share", "")).lower() in ("true", "1", "on", "yes"),
@@ -138,33 +161,46 @@ class WebChannel:
             services.metrics.refused.labels(CHANNEL, "rate_limited").inc()
             wait = max(1, int((exc.retry_at - utcnow()).total_seconds()))
             return json_error(429, exc.user_message, **{"Retry-After": str(wait)})
+        job = enqueued.job
+        if not enqueued.created and not same_upload(job, new):
+            return json_error(422, KEY_REUSED)
+        waiting = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        if enqueued.created or (waiting and not services.media.exists(key)):
+            await asyncio.to_thread(services.media.put, image, extension)  # accepted: store
         if enqueued.created:
             services.metrics.enqueued.labels(CHANNEL).inc()
-        job = enqueued.job
         status_url = f"/api/v1/jobs/{job.public_id}"
         body = {
             "id": job.public_id,
             "status": job.status,
             "status_url": status_url,
             "position": enqueued.position,
+            "token": services.signer.sign(TOKEN_PURPOSE, job.public_id),
         }
         return web.json_response(body, status=202, headers={"Location": status_url})
 
     async def job_status(self, request: web.Request) -> web.Response:
-        job = await queue.get_job_by_public_id(self.services.db, request.match_info["id"])
+        services = self.services
+        job = await queue.get_job_by_public_id(services.db, request.match_info["id"])
         if job is None or job.channel != CHANNEL:
             return json_error(404, "There is no such job.")
+        owner = services.signer.verify(TOKEN_PURPOSE, job.public_id, bearer_token(request))
         result = await self._result(job)
+        public = result is not None and result.gallery and not result.hidden
+        links = services.media_links
+        result_url = None
+        if result is not None and (public or owner):
+            result_url = links.public(result.media) if public else links.private(result.media)
         body: dict[str, Any] = {
             "id": job.public_id,
             "status": job.status,
-            "position": await queue.queue_position(self.services.db, job),
-            "result_url": f"/media/{result.media}" if result else None,
+            "position": await queue.queue_position(services.db, job),
+            "result_url": result_url,
             "error": job.error_message if job.status == JobStatus.FAILED else None,
             "operation": job.operation,
             "filter": job.filter_name,
-            "input_url": f"/media/{job.input_media}" if job.input_media else None,
-            "gallery_url": f"/gallery/{result.public_id}" if result and result.gallery else None,
+            "input_url": links.private(job.input_media) if owner and job.input_media else None,
+            "gallery_url": f"/gallery/{result.public_id}" if result and public else None,
         }
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -199,7 +235,11 @@ async def read_upload(request: web.Request, max_bytes: int) -> dict[str, str | b
         raise UserError("Send the photo as multipart/form-data with an `image` field.")
     reader = await request.multipart()
     fields: dict[str, str | bytes] = {}
+    parts = 0
     while (part := await reader.next()) is not None:
+        parts += 1
+        if parts > _MAX_FORM_PARTS:
+            raise UserError(f"That form has too many fields (at most {_MAX_FORM_PARTS}).")
         if not isinstance(part, BodyPartReader) or part.name is None:
             continue
         if part.name == "image":
@@ -222,6 +262,32 @@ async def _read_capped(part: BodyPartReader, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def client_id(request: web.Request) -> str:
-    """A stable, non-reversible id for the uploader (for the per-user limit)."""
-    return hashlib.sha256(f"web:{request.remote}".encode()).hexdigest()[:32]
+def client_id(services: Services, request: web.Request) -> str:
+    """A stable, non-reversible id for the uploader: what the per-client limit counts by."""
+    return hashlib.sha256(f"web:{services.clients.key(request)}".encode()).hexdigest()[:32]
+
+
+def event_id_for(request: web.Request, client: str) -> str:
+    """The job's unique event id: the client's own `Idempotency-Key` (hashed with the client,
+    so the same key from another client is another job), else a random one."""
+    key = request.headers.get("Idempotency-Key", "")[:_IDEMPOTENCY_KEY_CHARS]
+    if not key:
+        return secrets.token_hex(16)
+    return "key:" + hashlib.sha256(f"{client}\n{key}".encode()).hexdigest()
+
+
+def same_upload(job: Job, new: queue.NewJob) -> bool:
+    """Whether a repeated request (same client, same key) asks for what the job does."""
+    return (job.input_media, job.operation, job.filter_name, job.share) == (
+        new.input_media,
+        new.operation,
+        new.filter_name,
+        new.share,
+    )
+
+
+def bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None

@@ -31,7 +31,12 @@ def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
     return response
 
 
-_MEDIA_URL = {"type": "string", "pattern": "^/media/[0-9a-f]{64}\\.[a-z]+$"}
+_MEDIA_URL = {
+    "type": "string",
+    "pattern": "^/media/([0-9]+\\.[A-Za-z0-9_-]+/)?[0-9a-f]{64}\\.[a-z]+$",
+    "description": "`/media/<key>` for a picture in the public gallery; otherwise a signed link "
+    "that expires after a day, given only to the job's submitter.",
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -43,12 +48,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "JobAccepted": {
         "type": "object",
-        "required": ["id", "status", "status_url", "position"],
+        "required": ["id", "status", "status_url", "position", "token"],
         "properties": {
             "id": {"type": "string", "minLength": 1},
             "status": {"enum": JOB_STATUSES},
             "status_url": {"type": "string", "pattern": "^/api/v1/jobs/[^/]+$"},
             "position": _nullable({"type": "integer", "minimum": 1}),
+            "token": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The job's secret: send it as `Authorization: Bearer <token>` "
+                "with the status request to get the job's pictures. Keep it private.",
+            },
         },
         "additionalProperties": False,
     },
@@ -72,17 +83,24 @@ SCHEMAS: dict[str, Any] = {
                 **_nullable({"type": "integer", "minimum": 1}),
                 "description": "Place in the queue (1 = next); null unless queued.",
             },
-            "result_url": {**_nullable(_MEDIA_URL), "description": "Set when done (a JPEG)."},
+            "result_url": {
+                **_nullable(_MEDIA_URL),
+                "description": "Set when done (a JPEG), for the submitter (with the job's "
+                "token) or when the result is in the public gallery.",
+            },
             "error": {
                 **_nullable({"type": "string", "minLength": 1}),
                 "description": "Why the job failed, in friendly words; null unless failed.",
             },
             "operation": {"enum": ["colorize", "filter"]},
             "filter": {**_nullable({"enum": list(FILTER_NAMES)}), "description": "Canonical."},
-            "input_url": _nullable(_MEDIA_URL),
+            "input_url": {
+                **_nullable(_MEDIA_URL),
+                "description": "The uploaded photo, for the submitter (with the job's token) only.",
+            },
             "gallery_url": {
                 **_nullable({"type": "string", "pattern": "^/gallery/[^/]+$"}),
-                "description": "Set when the result was shared to the public gallery.",
+                "description": "Set when the result is in the public gallery.",
             },
         },
         "additionalProperties": False,
@@ -118,6 +136,14 @@ SCHEMAS: dict[str, Any] = {
 def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
     """The document as a dict (JSON-serialisable)."""
     job_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    job_token = {
+        "name": "Authorization",
+        "in": "header",
+        "required": False,
+        "description": "`Bearer <token>`, the token of the upload's answer: without it the "
+        "job's pictures are not shown (unless the result is in the public gallery).",
+        "schema": {"type": "string"},
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -140,7 +166,9 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
                             "in": "header",
                             "required": False,
                             "description": "Repeat a request with the same key to get the same "
-                            "job instead of a new one (up to 100 characters are used).",
+                            "job instead of a new one (up to 100 characters are used). A key "
+                            "is yours alone (another client's same key is another job), and a "
+                            "repeat must be the same upload.",
                             "schema": {"type": "string"},
                         }
                     ],
@@ -173,6 +201,8 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
                             "suggestions), a bad operation, or not multipart/form-data."
                         ),
                         "413": _error("The file, or the picture it declares, is too large."),
+                        "408": _error("The upload took longer than the server waits."),
+                        "422": _error("The Idempotency-Key was used for a different upload."),
                         "429": _error("Too many photos from you for now.", retry_after=True),
                         "503": _error("The queue is full.", retry_after=True),
                         "500": _error("A fault on the server."),
@@ -183,7 +213,7 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
                 "get": {
                     "operationId": "getJob",
                     "summary": "A job's status, and its result once done",
-                    "parameters": [job_id],
+                    "parameters": [job_id, job_token],
                     "responses": {
                         "200": {
                             "description": "The job.",

@@ -122,7 +122,7 @@ async function start(event) {
     const accepted = await submitJob(form, signal);
     $("progress-text").textContent = describe(accepted);
     const job = await followJob(
-      accepted.status_url,
+      accepted,
       (update) => {
         $("progress-text").textContent = describe(update);
       },

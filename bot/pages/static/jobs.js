@@ -1,6 +1,7 @@
 // Talking to the HTTP API: upload a photo (POST /api/v1/jobs), then follow its job by polling
 // its status URL with a growing delay until it is done or failed. No busy loop: one request
-// at a time, 0.5 s growing to 4 s apart.
+// at a time, 0.5 s growing to 4 s apart. The upload's answer carries the job's token: only
+// status requests that send it back see the job's pictures.
 
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 4000;
@@ -46,7 +47,7 @@ function sleep(ms, signal) {
   });
 }
 
-/** POST the form; resolves with {id, status, status_url, position} or throws ApiError. */
+/** POST the form; resolves with {id, status, status_url, position, token} or throws ApiError. */
 export async function submitJob(form, signal) {
   let response;
   try {
@@ -64,15 +65,16 @@ export async function submitJob(form, signal) {
   return response.json();
 }
 
-/** Poll `statusUrl` until the job is done or failed; `onUpdate` sees every status. */
-export async function followJob(statusUrl, onUpdate, signal) {
+/** Poll the accepted job until it is done or failed; `onUpdate` sees every status. */
+export async function followJob(accepted, onUpdate, signal) {
+  const headers = { Accept: "application/json", Authorization: `Bearer ${accepted.token}` };
   let delay = FIRST_DELAY_MS;
   let failures = 0;
   for (;;) {
     await sleep(delay, signal);
     let response = null;
     try {
-      response = await fetch(statusUrl, { headers: { Accept: "application/json" }, signal });
+      response = await fetch(accepted.status_url, { headers, signal });
     } catch (error) {
       if (isAbort(error)) throw error;
     }
