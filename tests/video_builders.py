@@ -3,6 +3,8 @@ helpers that read results back."""
 
 from __future__ import annotations
 
+import io
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -199,3 +201,18 @@ def gif_delays_and_loop(path: Path) -> tuple[list[int], int | None]:
         loop = image.info.get("loop")
         delays = [round(f.info["duration"] / 10) for f in ImageSequence.Iterator(image)]
     return delays, loop
+
+
+def gif_bomb(width: int, height: int, frames: int, delay_cs: int = 2) -> bytes:
+    """A GIF with a `width` x `height` logical screen and `frames` frames of one pixel each:
+    a few bytes a frame on disk, a full canvas a frame for a decoder."""
+    one = io.BytesIO()
+    Image.new("P", (1, 1), 0).save(one, "GIF")
+    data = one.getvalue()
+    table_bytes = 3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0
+    body = data[13 + table_bytes : -1]  # the frame's blocks, without the trailer
+    image = body[body.index(b"\x2c") :]
+    control = b"\x21\xf9\x04\x00" + struct.pack("<H", delay_cs) + b"\x00\x00"
+    screen = b"GIF89a" + struct.pack("<HHBBB", width, height, data[10], 0, 0)
+    looping = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    return screen + data[13 : 13 + table_bytes] + looping + (control + image) * frames + b";"

@@ -228,6 +228,7 @@ class ClipRun:
             size_bytes=path.stat().st_size,
             damaged_frames=self.reader.damaged_frames,
             model_runs=self.colourer.model_runs if self.colourer is not None else 0,
+            propagated_frames=self.colourer.propagated if self.colourer is not None else 0,
             duplicates=stabilizer.duplicates if stabilizer is not None else 0,
             cuts=stabilizer.cuts if stabilizer is not None else 0,
             stage_seconds=dict(self.clock.seconds),

@@ -53,37 +53,52 @@ class FrameColourer:
         self.clock = clock
         self.stabilizer = ChromaStabilizer(tuning) if stabilise else None
         self.model_runs = 0
+        self.propagated = 0  # frames coloured by the flow alone
+        self._since_model = 0
 
     def colour(self, bgr: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         lightness = np.ascontiguousarray(lab_from_bgr(bgr)[..., 0])
-        if self.stabilizer is None:
-            ab = self._predict(lightness, started)
-            started = time.perf_counter()
-            out = merge_ab(lightness, ab)
-            self.clock.add("colour", started)
-            return out
+        self.clock.add("colour", started)
+        ab = self._predict(lightness) if self.stabilizer is None else self._stabilised(lightness)
+        started = time.perf_counter()
+        out = merge_ab(lightness, ab)
+        self.clock.add("colour", started)
+        return out
+
+    def _stabilised(self, lightness: np.ndarray) -> np.ndarray:
+        """The frame's ab [2, h, w] on the working grid: held for a duplicate, carried along
+        the flow between model runs, or the model's blended with the history."""
+        assert self.stabilizer is not None
+        stabilizer, tuning = self.stabilizer, self.stabilizer.tuning
+        started = time.perf_counter()
         small = cv2.resize(lightness, self.grid, interpolation=cv2.INTER_AREA)
-        change = self.stabilizer.classify(small)
-        started = self.clock.add("flow", started)
+        change = stabilizer.classify(small)
         if change is FrameChange.DUPLICATE:
-            ab_grid = self.stabilizer.held()
+            grid = stabilizer.held()
+        elif (
+            change is FrameChange.MOTION
+            and self._since_model < tuning.model_stride - 1
+            and stabilizer.track(small) >= tuning.min_coverage
+        ):
+            grid = stabilizer.update(small, None, change)
+            self._since_model += 1
+            self.propagated += 1
         else:
-            predicted = self._predict(lightness, started)
+            self.clock.add("flow", started)
+            predicted = self._predict(lightness)
             started = time.perf_counter()
             predicted_grid = cv2.resize(
                 np.ascontiguousarray(predicted.transpose(1, 2, 0)),
                 self.grid,
                 interpolation=cv2.INTER_LINEAR,
             )
-            ab_grid = self.stabilizer.update(small, predicted_grid, change)
-            started = self.clock.add("flow", started)
-        out = merge_ab(lightness, np.ascontiguousarray(ab_grid.transpose(2, 0, 1)))
-        self.clock.add("colour", started)
-        return out
+            grid = stabilizer.update(small, predicted_grid, change)
+            self._since_model = 0
+        self.clock.add("flow", started)
+        return np.ascontiguousarray(grid.transpose(2, 0, 1))
 
-    def _predict(self, lightness: np.ndarray, started: float) -> np.ndarray:
-        self.clock.add("colour", started)
+    def _predict(self, lightness: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
         ab = self.colorizer.low_res_ab(lightness)
         self.clock.add("model", started)

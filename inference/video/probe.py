@@ -10,6 +10,7 @@ the reader deals with that.
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -76,9 +77,9 @@ def probe_media(path: Path, limits: VideoLimits = DEFAULT_LIMITS) -> MediaInfo:
     if kind == "audio":
         raise _audio_only("sniffed as audio")
     if kind not in ("gif", "video"):
-        what = "a photo" if kind == "photo" else "not a video"
+        what = "is a photo, not" if kind == "photo" else "isn't"
         raise VideoError(
-            f"That file is {what}, not a video or an animated GIF. Please send {ACCEPTED_TEXT}.",
+            f"That file {what} a video or an animated GIF. Please send {ACCEPTED_TEXT}.",
             reason="not_a_video",
             detail=f"sniffed {kind or 'unknown'}, {size} bytes",
         )
@@ -87,6 +88,7 @@ def probe_media(path: Path, limits: VideoLimits = DEFAULT_LIMITS) -> MediaInfo:
         layout = gif_layout(path.read_bytes())
         limits.check_decodable(layout.width, layout.height, "GIF canvas")
         limits.check_decodable(*layout.largest_frame, "GIF frames")
+        limits.check_duration(layout.duration)
         limits.check_frames(layout.frames)
         loop = layout.loop
     with open_input(path) as container:
@@ -100,9 +102,36 @@ def open_input(path: Path) -> av.container.InputContainer:
         return av.open(str(path), "r")
     except av.error.FFmpegError as error:
         text = str(error)
-        if "moov atom not found" in text or isinstance(error, av.error.EOFError):
+        if isinstance(error, av.error.EOFError) or iso_file_cut_off(path):
             raise cut_off(f"open: {text}") from error
         raise damaged(f"open: {type(error).__name__}: {text}") from error
+
+
+def iso_file_cut_off(path: Path) -> bool:
+    """Whether an MP4/MOV (ISO base media) file ends inside a top-level box, or ends without
+    its index (`moov`, which many phones write last): the signs of an upload cut short."""
+    size = path.stat().st_size
+    boxes = set()
+    with path.open("rb") as file:
+        header = file.read(12)
+        if header[4:8] != b"ftyp":
+            return False
+        pos = 0
+        while pos + 8 <= size:
+            file.seek(pos)
+            header = file.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) == 16:
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:  # the last box runs to the end of the file
+                box_size = size - pos
+            if box_size < 8:
+                return False  # broken, not cut
+            boxes.add(kind)
+            if pos + box_size > size:
+                return True
+            pos += box_size
+    return b"moov" not in boxes
 
 
 def _probe_container(
@@ -111,6 +140,8 @@ def _probe_container(
     if not container.streams.video:
         if container.streams.audio:
             raise _audio_only(f"streams: {[s.type for s in container.streams]}")
+        if not len(container.streams):  # what a recorder leaves when it stops at once
+            raise _no_frames("a container without streams")
         raise VideoError(
             f"That file has no picture in it. Please send {ACCEPTED_TEXT}.",
             reason="not_a_video",

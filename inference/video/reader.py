@@ -10,6 +10,7 @@ time (the clip keeps its frame count and timing); a clip with more damaged frame
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,43 +70,57 @@ class ClipReader:
         self._container.close()
 
     def frames(self) -> Iterator[DecodedFrame]:
+        """Every frame the container holds, in presentation order. Each demuxed packet's
+        timestamp is a frame the clip should show: when the decoder gives a frame at time t,
+        any expected time before t that it never gave was a damaged frame, shown as the last
+        good one (this holds with frame threading and reordered B-frames alike)."""
+        expected: list[int] = []  # a heap of packet timestamps not yet shown
         last: DecodedFrame | None = None
         next_pts = 0
         for packet in self._container.demux(self._stream):
+            if packet.pts is not None and packet.size:
+                heapq.heappush(expected, packet.pts)
             try:
-                decoded = list(packet.decode())
+                decoded = packet.decode()
             except av.error.FFmpegError as error:
-                if packet.size == 0:  # the flush at the end: nothing more to come
-                    log.info("decoder flush failed: %s", error)
-                    break
-                log.info("damaged packet at pts %s: %s", packet.pts, error)
-                if packet.pts is not None and last is not None:
-                    # the stand-in appears when a frame of that time would have
-                    frame_pts = max(packet.pts, next_pts)
-                    last = self._repeat(last, frame_pts)
-                    next_pts = frame_pts + last.duration
-                    yield last
-                else:
-                    self._count_damage()
-                continue
+                log.info("damaged packet near pts %s: %s", packet.pts, error)
+                decoded = []
             for frame in decoded:
-                frame_pts = frame.pts if frame.pts is not None else next_pts
-                frame_pts = max(frame_pts, next_pts)  # strictly increasing, as encoders need
+                pts = frame.pts if frame.pts is not None else next_pts
                 duration = int(frame.duration or 0) or self._default_duration
-                if frame.is_corrupt and last is not None:
-                    log.info("decoder marked the frame at pts %s corrupt", frame.pts)
-                    current = self._repeat(last, frame_pts, duration)
-                else:
-                    current = DecodedFrame(self._convert(frame), frame_pts, duration)
-                self._count(current)
-                next_pts = frame_pts + duration
+                good = not (frame.is_corrupt and last is not None)
+                current = DecodedFrame(self._convert(frame), pts, duration) if good else None
+                stand_in = current if last is None else last
+                while expected and expected[0] < pts:  # frames the decoder never gave
+                    missing = heapq.heappop(expected)
+                    if missing >= next_pts and stand_in is not None:
+                        last = self._repeat(stand_in, missing, duration)
+                        next_pts = missing + 1
+                        yield last
+                while expected and expected[0] == pts:
+                    heapq.heappop(expected)
+                if current is None:
+                    log.info("decoder marked the frame at pts %s corrupt", pts)
+                    assert last is not None
+                    current = self._repeat(last, pts, duration)
+                pts = max(pts, next_pts)  # strictly increasing, as encoders need
+                if pts != current.pts:
+                    current = DecodedFrame(current.bgr, pts, duration, current.repeated)
+                if not current.repeated:
+                    self._count(current)
+                next_pts = pts + 1
                 last = current
                 yield current
         if last is None:
             raise damaged(f"no frame could be decoded ({self.damaged_frames} damaged)")
+        for missing in sorted(expected):  # damaged frames at the very end
+            if missing >= next_pts:
+                last = self._repeat(last, missing, last.duration)
+                next_pts = missing + 1
+                yield last
 
-    def _repeat(self, last: DecodedFrame, pts: int, duration: int | None = None) -> DecodedFrame:
-        repeat = DecodedFrame(last.bgr, pts, duration or last.duration, repeated=True)
+    def _repeat(self, last: DecodedFrame, pts: int, duration: int) -> DecodedFrame:
+        repeat = DecodedFrame(last.bgr, pts, duration, repeated=True)
         self._count(repeat)
         return repeat
 

@@ -39,6 +39,7 @@ class VideoResult:
     reencoded_for_size: bool = False  # a lower bitrate (or size, for a GIF) to fit a budget
     damaged_frames: int = 0  # stood in for by the last good frame
     model_runs: int = 0
+    propagated_frames: int = 0  # coloured by the flow alone, between model runs
     duplicates: int = 0
     cuts: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)

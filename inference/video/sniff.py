@@ -17,6 +17,10 @@ from inference.image_headers import ACCEPTED_FORMATS, sniff_kind
 MediaKind = Literal["photo", "gif", "video", "audio"]
 HEAD_BYTES: Final = 4096  # enough of the file for `sniff_media`, except to tell a GIF's frames
 
+# Delays under 2 cs are shown as 10 cs by browsers, and by FFmpeg's GIF reader.
+MIN_GIF_DELAY_CS = 2
+DEFAULT_GIF_DELAY_CS = 10
+
 # ISO base media brands of files that hold sound alone (an .m4a may still carry video, so
 # these only decide when the container has no picture: see `probe`).
 AUDIO_BRANDS: Final = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
@@ -30,6 +34,11 @@ class GifLayout:
     loop: int | None  # NETSCAPE2.0 loop count (0: for ever); None: no loop block (play once)
     largest_frame: tuple[int, int]  # the largest image descriptor, which may exceed the screen
     complete: bool  # the trailer was reached
+    duration_cs: int = 0  # the frames' delays added up, as players (and FFmpeg) show them
+
+    @property
+    def duration(self) -> float:
+        return self.duration_cs / 100
 
 
 def sniff_media(data: bytes) -> MediaKind | None:
@@ -74,10 +83,11 @@ def gif_layout(data: bytes, *, stop_after: int | None = None) -> GifLayout:
     loop: int | None = None
     largest = (0, 0)
     size = len(data)
+    delay = total = 0
     while pos < size:
         block = data[pos]
         if block == 0x3B:  # trailer
-            return GifLayout(width, height, frames, loop, largest, True)
+            return GifLayout(width, height, frames, loop, largest, True, total)
         if block == 0x21:  # extension: label, then sub-blocks up to a zero length
             label = data[pos + 1] if pos + 1 < size else 0
             pos += 2
@@ -85,6 +95,8 @@ def gif_layout(data: bytes, *, stop_after: int | None = None) -> GifLayout:
             while pos < size and data[pos]:
                 pos += data[pos] + 1
             pos += 1
+            if label == 0xF9 and data[first] == 4 and first + 5 <= size:
+                delay = struct.unpack("<H", data[first + 2 : first + 4])[0]
             if label == 0xFF and data[first : first + 12] == b"\x0bNETSCAPE2.0":
                 sub = data[first + 12 : first + 16]
                 if len(sub) == 4 and sub[0] >= 3 and sub[1] == 1:
@@ -99,10 +111,12 @@ def gif_layout(data: bytes, *, stop_after: int | None = None) -> GifLayout:
                 pos += data[pos] + 1
             pos += 1
             frames += 1
+            total += delay if delay >= MIN_GIF_DELAY_CS else DEFAULT_GIF_DELAY_CS
+            delay = 0
             if stop_after is not None and frames >= stop_after:
-                return GifLayout(width, height, frames, loop, largest, False)
+                return GifLayout(width, height, frames, loop, largest, False, total)
         elif block == 0x00:  # stray padding some encoders leave
             pos += 1
         else:
             raise ValueError(f"unknown GIF block 0x{block:02x} at byte {pos}")
-    return GifLayout(width, height, frames, loop, largest, False)
+    return GifLayout(width, height, frames, loop, largest, False, total)
