@@ -183,6 +183,11 @@ def contact_sheet(row: Row, cut: int, path: Path, before: int = 3, after: int = 
     return path
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_child(source: Path, output: Path, threads: int) -> None:
     """Runs in its own process: colourise `source`, print JSON with the peak RSS."""
     colorizer = load_colorizer(threads)

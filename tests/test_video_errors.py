@@ -193,3 +193,23 @@ def test_a_clip_mostly_damaged_is_refused_and_leaves_nothing(
             pass
     assert caught.value.reason == "corrupt" and "damaged" in caught.value.user_message
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2", "video"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ", "video"),
+        (b"\x00\x00\x00\x08wide\x00\x01\x02\x03mdat", "video"),  # QuickTime without ftyp
+        (b"\x1aE\xdf\xa3\x9fB\x86\x81\x01", "video"),  # WebM / Matroska
+        (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42", "audio"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", "audio"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "audio"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "photo"),
+        (b"\x00\x00\x00\x1cftypheic\x00\x00\x00\x00", None),  # a HEIC photo is not a clip
+        (b"hello, this is text", None),
+        (b"", None),
+    ],
+)
+def test_content_decides_the_kind(head: bytes, kind: str | None) -> None:
+    assert sniff_media(head) == kind

@@ -69,6 +69,21 @@ def test_sound_mp4_cannot_hold_is_re_encoded_to_aac(tmp_path: Path, colorizer: C
     assert facts.frames == 8
 
 
+def test_a_webm_with_opus_sound_becomes_an_mp4_with_aac(
+    tmp_path: Path, colorizer: Colorizer
+) -> None:
+    opus = AudioSpec(codec="libopus", rate=48000, layout="stereo", sample_format="flt")
+    source = write_video(
+        tmp_path / "in.webm", panning(8, 48, 32), fps=8, audio=opus, codec="libvpx-vp9"
+    )
+    info = probe_media(source)
+    assert (info.kind, info.frames, info.has_audio) == ("video", 8, True)
+    result = colourise(source, tmp_path / "out.mp4", colorizer).finish()
+    facts = read_clip(result.path)
+    assert (facts.codec, facts.frames, facts.audio_codec) == ("h264", 8, "aac")
+    assert facts.duration == pytest.approx(1.0, abs=1e-3)
+
+
 def test_odd_sides_are_padded_to_even_and_nothing_else_changes(
     tmp_path: Path, colorizer: Colorizer
 ) -> None:

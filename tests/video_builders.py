@@ -73,6 +73,7 @@ def write_video(
     container_format: str | None = None,
     faststart: bool = True,
     gop: int = 5,
+    codec: str = "libx264",
 ) -> Path:
     """Encode BGR frames as H.264 (MP4 or any container); `pts` in `time_base` units gives a
     variable frame rate; `audio` adds a tone of the clip's length."""
@@ -80,7 +81,8 @@ def write_video(
     height, width = frames[0].shape[:2]
     options = {"movflags": "+faststart"} if faststart and path.suffix == ".mp4" else {}
     with av.open(str(path), "w", format=container_format, options=options) as out:
-        stream = out.add_stream("libx264", rate=fps, options={"g": str(gop), "bf": "0"})
+        options = {"g": str(gop), "bf": "0"} if codec == "libx264" else {"g": str(gop)}
+        stream = out.add_stream(codec, rate=fps, options=options)
         assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         base = time_base or Fraction(1, fps)

@@ -45,11 +45,19 @@ def fit_under(result: VideoResult, max_bytes: int) -> VideoResult:
         raise
 
 
+class _NoRoom(Exception):
+    """Fitting would leave too little for the picture."""
+
+
 def _fit(result: VideoResult, max_bytes: int) -> VideoResult:
     fitted = result
     for attempt in range(ATTEMPTS):
         ratio = HEADROOM ** (attempt + 1) * max_bytes / fitted.size_bytes
-        fitted = _shrunk(fitted, ratio) if result.kind == "mp4" else _scaled_gif(fitted, ratio)
+        try:
+            fitted = _shrunk(fitted, ratio) if result.kind == "mp4" else _scaled_gif(fitted, ratio)
+        except _NoRoom as error:
+            log.info("cannot fit %s in %d bytes: %s", result.path.name, max_bytes, error)
+            break
         log.info(
             "re-encoded %s for a %d byte budget: %d bytes (try %d)",
             result.path.name,
@@ -59,7 +67,7 @@ def _fit(result: VideoResult, max_bytes: int) -> VideoResult:
         )
         if fitted.size_bytes <= max_bytes:
             return replace(fitted, reencoded_for_size=True)
-    raise _cannot_fit(fitted.size_bytes, max_bytes)
+    raise _cannot_fit(result.size_bytes, max_bytes)
 
 
 def _shrunk(result: VideoResult, ratio: float) -> VideoResult:
@@ -68,7 +76,7 @@ def _shrunk(result: VideoResult, ratio: float) -> VideoResult:
     video_bytes = result.size_bytes * ratio - _audio_bytes(result.path)
     bitrate = int(video_bytes * 8 / max(info.duration, 1e-3))
     if bitrate < MIN_VIDEO_BITRATE:
-        raise _cannot_fit(result.size_bytes, int(result.size_bytes * ratio))
+        raise _NoRoom(f"{bitrate} bit/s for the picture")
     with ClipReader(result.path, info, _OWN_OUTPUT) as reader:
         temp = result.path.with_name(f".{result.path.name}.fit.mp4")
         writer = Mp4Writer(
@@ -80,14 +88,7 @@ def _shrunk(result: VideoResult, ratio: float) -> VideoResult:
             audio_from=result.path if info.has_audio else None,
             bitrate=bitrate,
         )
-        try:
-            for frame in reader.frames():
-                writer.write(frame.bgr, frame.pts, frame.duration)
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-    temp.replace(result.path)
+        _rewrite(reader, writer, temp, result.path)
     return replace(result, size_bytes=result.path.stat().st_size)
 
 
@@ -96,7 +97,7 @@ def _scaled_gif(result: VideoResult, ratio: float) -> VideoResult:
     scale = math.sqrt(ratio)
     width, height = round(info.width * scale), round(info.height * scale)
     if min(width, height) < MIN_GIF_SIDE:
-        raise _cannot_fit(result.size_bytes, int(result.size_bytes * ratio))
+        raise _NoRoom(f"{width}x{height}")
     info = replace(info, work_width=width, work_height=height)
     with ClipReader(result.path, info, _OWN_OUTPUT) as reader:
         temp = result.path.with_name(f".{result.path.name}.fit.gif")
@@ -108,14 +109,7 @@ def _scaled_gif(result: VideoResult, ratio: float) -> VideoResult:
             loop=info.loop,
             last_delay=info.last_frame_seconds,
         )
-        try:
-            for frame in reader.frames():
-                writer.write(frame.bgr, frame.pts, frame.duration)
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-    temp.replace(result.path)
+        _rewrite(reader, writer, temp, result.path)
     return replace(
         result,
         width=width,
@@ -123,6 +117,18 @@ def _scaled_gif(result: VideoResult, ratio: float) -> VideoResult:
         scaled_down=True,
         size_bytes=result.path.stat().st_size,
     )
+
+
+def _rewrite(reader: ClipReader, writer: Mp4Writer | GifWriter, temp: Path, path: Path) -> None:
+    """Every frame of `reader` through `writer` (at `temp`), which then replaces `path`."""
+    try:
+        for frame in reader.frames():
+            writer.write(frame.bgr, frame.pts, frame.duration)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    temp.replace(path)
 
 
 def _audio_bytes(path: Path) -> int:

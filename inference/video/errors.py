@@ -47,9 +47,12 @@ def over_by(amount: float, limit: float, unit: str, *, decimals: int = 1) -> str
     shown_decimals = decimals
     while shown_decimals < 6 and round(excess, shown_decimals) <= 0:
         shown_decimals += 1
+    limit_decimals = decimals
+    while limit_decimals < 6 and round(limit, limit_decimals) == 0 < limit:
+        limit_decimals += 1
     return (
         f"{_number(amount, shown_decimals)} {unit}, {_number(excess, shown_decimals)} {unit} "
-        f"over the {_number(limit, decimals)} {unit} limit"
+        f"over the {_number(limit, limit_decimals)} {unit} limit"
     )
 
 

@@ -17,6 +17,9 @@ from inference.image_headers import ACCEPTED_FORMATS, sniff_kind
 MediaKind = Literal["photo", "gif", "video", "audio"]
 HEAD_BYTES: Final = 4096  # enough of the file for `sniff_media`, except to tell a GIF's frames
 
+# Old QuickTime files start with a box like these instead of `ftyp`.
+_BARE_QUICKTIME_BOXES: Final = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+
 # Delays under 2 cs are shown as 10 cs by browsers, and by FFmpeg's GIF reader.
 MIN_GIF_DELAY_CS = 2
 DEFAULT_GIF_DELAY_CS = 10
@@ -54,7 +57,7 @@ def sniff_media(data: bytes) -> MediaKind | None:
         return "photo"
     if _is_audio(data[:64]):
         return "audio"
-    if kind == "VIDEO":
+    if kind == "VIDEO" or data[4:8] in _BARE_QUICKTIME_BOXES:
         return "video"
     return None
 
