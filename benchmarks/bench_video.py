@@ -143,9 +143,9 @@ def measure(clip: BenchClip, colorizer: Colorizer, out_dir: Path) -> Row:
     return row
 
 
-def contact_sheet(row: Row, cut: int, path: Path, before: int = 3, after: int = 3) -> Path:
-    """Rows: the original, frame by frame, ours; columns: frames around the cut."""
-    indices = [i for i in range(cut - before, cut + after) if 0 <= i < row.frames]
+def contact_sheet(row: Row, indices: list[int], path: Path, cut: int | None = None) -> Path:
+    """Rows: the original, frame by frame, ours; columns: the frames at `indices`."""
+    indices = [i for i in indices if 0 <= i < row.frames]
     lines = [
         ("original", row.original),
         ("frame by frame", row.outputs["frame"]),
@@ -262,9 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {clip.name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print_rows(rows)
     for row in rows:
+        name = row.name.replace(": ", "-")
         for cut in row.cuts[:1]:
-            sheet = contact_sheet(row, cut, out / f"cut-{row.name.replace(': ', '-')}.png")
+            sheet = contact_sheet(row, list(range(cut - 3, cut + 3)), out / f"cut-{name}.png", cut)
             print(f"contact sheet around the cut at frame {cut} of {row.name}: {sheet}")
+        if row.name == "bigbuckbunny":
+            sheet = contact_sheet(row, [60, 61, 62, 100, 101, 102], out / f"frames-{name}.png")
+            print(f"contact sheet of frames 60-62 and 100-102 of {row.name}: {sheet}")
     if not args.only:
         bunny = scaled_bunny(out / "clips")
         result = colourise(colorizer, bunny, out / "results" / "bunny640-ours", stabilise=True)

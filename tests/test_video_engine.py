@@ -106,12 +106,18 @@ async def test_without_a_colouriser_colourising_is_refused_but_filters_work(
 async def test_an_output_over_the_budget_is_re_encoded_to_fit(
     tmp_path: Path, engine: VideoEngine
 ) -> None:
-    frames = [scene(320, 240, seed=i) for i in range(20)]  # every frame different: costly
+    # a colour clip through a filter: the budget is the same for any operation, and no model
+    # call is needed for it; every frame different, so the picture costs more than the sound
+    frames = [scene(320, 240, seed=i) for i in range(20)]
     source = write_video(tmp_path / "busy.mp4", frames, audio=AudioSpec())
-    plain = await engine.process(source, tmp_path / "plain.mp4", COLORIZE)
+    plain = await engine.process(source, tmp_path / "plain.mp4", FILTER, "Clarendon")
     budget = plain.size_bytes // 2
     fitted = await engine.process(
-        source, tmp_path / "fit.mp4", COLORIZE, options=VideoOptions(max_output_bytes=budget)
+        source,
+        tmp_path / "fit.mp4",
+        FILTER,
+        "Clarendon",
+        options=VideoOptions(max_output_bytes=budget),
     )
     assert fitted.reencoded_for_size and fitted.size_bytes <= budget
     facts = read_clip(fitted.path)
@@ -119,7 +125,11 @@ async def test_an_output_over_the_budget_is_re_encoded_to_fit(
     assert facts.duration == pytest.approx(2.0, abs=1e-6)
     with pytest.raises(VideoError) as caught:
         await engine.process(
-            source, tmp_path / "tiny.mp4", COLORIZE, options=VideoOptions(max_output_bytes=2000)
+            source,
+            tmp_path / "tiny.mp4",
+            FILTER,
+            "Clarendon",
+            options=VideoOptions(max_output_bytes=2000),
         )
     assert caught.value.reason == "output_too_big" and "too big to send" in str(caught.value)
     assert "over the 0.002 MB limit" in str(caught.value)
@@ -130,10 +140,14 @@ async def test_a_gif_over_the_budget_is_scaled_down_to_fit(
     tmp_path: Path, engine: VideoEngine
 ) -> None:
     source = write_gif(tmp_path / "in.gif", [scene(120, 90, seed=i) for i in range(6)], [10] * 6)
-    plain = await engine.process(source, tmp_path / "plain.gif", COLORIZE)
+    plain = await engine.process(source, tmp_path / "plain.gif", FILTER, "Clarendon")
     budget = plain.size_bytes // 2
     fitted = await engine.process(
-        source, tmp_path / "fit.gif", COLORIZE, options=VideoOptions(max_output_bytes=budget)
+        source,
+        tmp_path / "fit.gif",
+        FILTER,
+        "Clarendon",
+        options=VideoOptions(max_output_bytes=budget),
     )
     assert fitted.size_bytes <= budget and fitted.scaled_down and fitted.reencoded_for_size
     assert fitted.width < 120 and read_clip(fitted.path).frames == 6
