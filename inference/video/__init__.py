@@ -34,7 +34,8 @@ pixel), frame count, timestamps (so fps, variable frame rate and duration) and s
 when MP4 can hold it, else AAC). Rotation metadata is applied to the pixels. A damaged frame
 in the middle is replaced by the last good one.
 
-Colourising runs the model on each new frame and stabilises its chroma along the optical flow
+Colourising runs the model on one frame in three of a moving shot (and on every frame the
+optical flow loses track of) and stabilises its chroma along the flow
 (`temporal.ChromaStabilizer`): no flicker, colour follows motion, a scene cut resets, a
 duplicate frame skips the model. Filtering filters every frame, colourising a black-and-white
 clip first (the photo rule). `ClipRun` is the same work without asyncio (the CLI, benchmarks).
