@@ -89,6 +89,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BATCH_MAX_WAIT_MS", "10", "how long a request waits for others to share its batch"),
     Setting("MAX_IMAGE_BYTES", "20000000", "largest accepted upload, in bytes"),
     Setting("MAX_IMAGE_PIXELS", "40000000", "largest accepted image, in pixels (width x height)"),
+    Setting("MAX_VIDEO_SECONDS", "60", "longest accepted video or GIF, in seconds"),
+    Setting(
+        "MAX_VIDEO_PIXELS",
+        "921600",
+        "pixels per video frame (1280x720 worth); larger frames are scaled down to fit",
+    ),
+    Setting("MAX_VIDEO_BYTES", "50000000", "largest accepted video or GIF upload, in bytes"),
+    Setting("VIDEO_CONCURRENCY", "1", "videos one worker process works on at once"),
     Setting("MAX_QUEUE", "1000", "queued jobs above which new work gets the busy answer"),
     Setting("USER_JOBS_PER_HOUR", "10", "jobs one user may submit per hour"),
     Setting("WORKER_CONCURRENCY", "2", "jobs one worker process runs at once"),
@@ -221,6 +229,10 @@ class Settings:
     batch_max_wait_ms: float = 10.0
     max_image_bytes: int = 20_000_000
     max_image_pixels: int = 40_000_000
+    max_video_seconds: int = 60
+    max_video_pixels: int = 1280 * 720
+    max_video_bytes: int = 50_000_000
+    video_concurrency: int = 1
     max_queue: int = 1000
     user_jobs_per_hour: int = 10
     worker_concurrency: int = 2
@@ -276,6 +288,10 @@ def _settings_from(env: Mapping[str, str]) -> Settings:
         batch_max_wait_ms=float(_parsed(env, "BATCH_MAX_WAIT_MS", _int_at_least(0), 10)),
         max_image_bytes=_parsed(env, "MAX_IMAGE_BYTES", _int_at_least(1024), 20_000_000),
         max_image_pixels=_parsed(env, "MAX_IMAGE_PIXELS", _int_at_least(1), 40_000_000),
+        max_video_seconds=_parsed(env, "MAX_VIDEO_SECONDS", _int_at_least(1), 60),
+        max_video_pixels=_parsed(env, "MAX_VIDEO_PIXELS", _int_at_least(4096), 1280 * 720),
+        max_video_bytes=_parsed(env, "MAX_VIDEO_BYTES", _int_at_least(1024), 50_000_000),
+        video_concurrency=_parsed(env, "VIDEO_CONCURRENCY", _int_at_least(1), 1),
         max_queue=_parsed(env, "MAX_QUEUE", _int_at_least(1), 1000),
         user_jobs_per_hour=_parsed(env, "USER_JOBS_PER_HOUR", _int_at_least(1), 10),
         worker_concurrency=_parsed(env, "WORKER_CONCURRENCY", _int_at_least(1), 2),

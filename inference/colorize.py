@@ -121,6 +121,13 @@ class Colorizer:
         result = await run(merge_ab, lightness, ab)
         return ColorizeResult(result, had_colour)
 
+    def low_res_ab(self, lightness: np.ndarray) -> np.ndarray:
+        """The model's ab [2, h, w] for a full-resolution L* (H, W), before any upsampling
+        (video work stabilises it over time at low resolution, then calls `merge_ab`).
+        Blocking."""
+        ab: np.ndarray = self.session.run_batch(model_input(lightness, self.size)[np.newaxis])[0]
+        return ab
+
     def colorize_sync(self, bgr: np.ndarray) -> ColorizeResult:
         """The same, blocking the calling thread (CLI, evaluation, benchmarks)."""
         lightness, item, had_colour = prepare(bgr, self.size)

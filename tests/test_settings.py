@@ -28,6 +28,8 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
     assert settings.telegram is None and settings.x is None
     assert settings.colorize_model == "embedded"
     assert settings.max_queue == 1000 and settings.user_jobs_per_hour == 10
+    assert (settings.max_video_seconds, settings.max_video_pixels) == (60, 1280 * 720)
+    assert (settings.max_video_bytes, settings.video_concurrency) == (50_000_000, 1)
 
 
 @pytest.mark.parametrize(
@@ -35,6 +37,10 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
     [
         ({"PORT": "eighty"}, "PORT"),
         ({"MAX_QUEUE": "0"}, "MAX_QUEUE"),
+        ({"MAX_VIDEO_SECONDS": "0"}, "MAX_VIDEO_SECONDS"),
+        ({"MAX_VIDEO_PIXELS": "lots"}, "MAX_VIDEO_PIXELS"),
+        ({"MAX_VIDEO_BYTES": "-5"}, "MAX_VIDEO_BYTES"),
+        ({"VIDEO_CONCURRENCY": "0"}, "VIDEO_CONCURRENCY"),
         ({"AUTO_MIGRATE": "maybe"}, "AUTO_MIGRATE"),
         ({"DATABASE_URL": "postgresql://db/x"}, "DATABASE_URL"),
         ({"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL"),

@@ -1,4 +1,5 @@
-"""CLI commands that work on one photo: `filters`, `filter NAME IN OUT`, `colorize IN OUT`."""
+"""CLI commands that work on one photo, video or GIF: `filters`, `filter NAME IN OUT`,
+`colorize IN OUT` (a video or GIF, told by its content, goes to `bot.cli.clips`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from bot.cli.clips import is_clip, process_clip
 from bot.settings import Settings
 from inference.colorize import Colorizer
 from inference.filters import FILTER_NAMES, FilterBank, resolve_filter_name
 from inference.images import ImageLimits, decode_image, encode_jpeg, encode_png
-from inference.registry import find_colorize_model
+from inference.pipeline import COLORIZE, FILTER
+from inference.registry import ModelNotInstalledError, find_colorize_model
 from inference.sessions import ModelSession
 
 
@@ -24,12 +27,18 @@ def add_commands(commands: Any) -> None:
     one = commands.add_parser("filter", help="apply a filter to a photo")
     one.add_argument("name", help='filter name, e.g. "Lo-fi" (case and punctuation are ignored)')
     one.add_argument("input", type=Path)
-    one.add_argument("output", type=Path, help="where to write the result (.jpg or .png)")
+    one.add_argument(
+        "output", type=Path, help="where to write the result (.jpg or .png; .mp4 or .gif)"
+    )
     one.set_defaults(run=apply_filter)
 
-    colour = commands.add_parser("colorize", aliases=["colourise"], help="colourise a photo")
+    colour = commands.add_parser(
+        "colorize", aliases=["colourise"], help="colourise a photo, video or GIF"
+    )
     colour.add_argument("input", type=Path)
-    colour.add_argument("output", type=Path, help="where to write the result (.jpg or .png)")
+    colour.add_argument(
+        "output", type=Path, help="where to write the result (.jpg or .png; .mp4 or .gif)"
+    )
     colour.add_argument("--model", help="colourisation model (default: COLORIZE_MODEL)")
     colour.set_defaults(run=colorize)
 
@@ -52,6 +61,20 @@ def write_photo(path: Path, bgr: np.ndarray) -> None:
 
 def apply_filter(args: argparse.Namespace, settings: Settings) -> int:
     name = resolve_filter_name(args.name)
+    if is_clip(args.input, args.output):
+        bank = FilterBank(threads=settings.inference_threads)
+        colorizer = optional_colorizer(settings)  # a black-and-white clip is colourised first
+        line = process_clip(
+            args.input,
+            args.output,
+            settings,
+            operation=FILTER,
+            filter_name=name,
+            colorizer=colorizer,
+            filters=bank,
+        )
+        print(line)
+        return 0
     photo = read_photo(args.input, settings)
     bank = FilterBank(threads=settings.inference_threads)
     bank.warm((name,))  # bake its lookup tables first, so the time below is the filter's own
@@ -66,6 +89,13 @@ def apply_filter(args: argparse.Namespace, settings: Settings) -> int:
 def colorize(args: argparse.Namespace, settings: Settings) -> int:
     model_name = args.model or settings.colorize_model
     model_path = find_colorize_model(model_name, settings.model_dir)
+    if is_clip(args.input, args.output):
+        colorizer = load_colorizer(model_name, model_path, settings)
+        line = process_clip(
+            args.input, args.output, settings, operation=COLORIZE, colorizer=colorizer
+        )
+        print(f"{line.replace('colourised', f'colourised with {model_name}', 1)}")
+        return 0
     photo = read_photo(args.input, settings)
     colorizer = load_colorizer(model_name, model_path, settings)
     started = time.perf_counter()
@@ -82,3 +112,11 @@ def load_colorizer(name: str, path: Path, settings: Settings) -> Colorizer:
         name, path, threads=settings.inference_threads, warmup_shape=Colorizer.warmup_shape
     )
     return Colorizer(session)
+
+
+def optional_colorizer(settings: Settings) -> Colorizer | None:
+    try:
+        path = find_colorize_model(settings.colorize_model, settings.model_dir)
+    except ModelNotInstalledError:
+        return None
+    return load_colorizer(settings.colorize_model, path, settings)
