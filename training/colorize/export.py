@@ -54,6 +54,23 @@ def build_net(
     return net.eval(), state
 
 
+def version_of(state: dict[str, Any]) -> str:
+    """<run>-step<N>, or <run>-mean-<N>+<M>... for an average of step checkpoints."""
+    name = state["config"]["name"]
+    if "averaged" in state:
+        steps = [Path(path).stem.removeprefix("step").lstrip("0") for path in state["averaged"]]
+        return f"{name}-mean-{'+'.join(steps)}"
+    return f"{name}-step{state['step']}"
+
+
+def architecture_of(state: dict[str, Any]) -> str:
+    encoder = "S/32 stages fine-tuned" if "encoder_top" in state else "frozen"
+    return (
+        f"EfficientNet-Lite0 (ImageNet, {encoder}) + U-Net decoder, "
+        "313-bin classification, annealed mean"
+    )
+
+
 def export_onnx(net: ColorizeNet, size: int, path: Path, metadata: dict[str, str]) -> None:
     net.eval()
     with torch.no_grad():
@@ -95,15 +112,13 @@ def export_checked(
     if size % 32:
         raise ValueError("the working size must be a multiple of 32")
     net, state = build_net(checkpoint, temperature, models_dir)
-    config = state["config"]
     metadata = {
         "colorbot.input_size": str(size),
         "colorbot.input_stride": "32",
         "colorbot.model": MODEL_NAME,
-        "colorbot.version": f"{config['name']}-step{state['step']}",
+        "colorbot.version": version_of(state),
         "colorbot.decode_temperature": f"{temperature:g}",
-        "colorbot.architecture": "EfficientNet-Lite0 (ImageNet, frozen) + U-Net decoder, "
-        "313-bin classification, annealed mean",
+        "colorbot.architecture": architecture_of(state),
         "colorbot.card": "inference/models/colorize-embedded.md",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
