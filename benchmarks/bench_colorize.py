@@ -1,9 +1,15 @@
 """Colourisation speed: the embedded model against the ECCV16 network, in the same process.
 
-For each model: the model call alone at its working size ([1, 1, S, S] through
-`ModelSession.run_batch`) and the whole 1 MP pipeline (`Colorizer.colorize_sync` on a
-1000 x 1000 grey photo: Lab conversion, resize, model, ab upsampling, merge), median of
-`--repeats` runs after one warm-up, then the ratios embedded / baseline.
+For each model: the model call alone at its working size (the input `Colorizer` gives a
+1000 x 1000 photo, through `ModelSession.run_batch`) and the whole 1 MP pipeline
+(`Colorizer.colorize_sync` on a 1000 x 1000 grey photo: Lab conversion, resize, model, ab
+upsampling, merge), median of `--repeats` runs after one warm-up, then the ratios embedded /
+baseline. The chroma upsampling alone (`merge_ab`, edge-aware against bilinear) is timed too.
+
+`--previous PATH` also times another model file the way the service served it before
+(squashed to S x S, bilinear upsampling), e.g. the embedded-v1 model it replaced
+(`git show 148b8b8:inference/models/colorize-embedded.onnx > training/runs/embedded-v1.onnx`),
+and prints the ratios embedded / previous.
 
 The baseline is ECCV16 (what the forebear bot served) as `colorbot models pull eccv16` builds
 it: the converter (`inference.conversions.convert_state_dict`) run on a seeded random-weight
@@ -26,7 +32,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from inference.colorize import Colorizer
+from inference.chroma_upsampling import BILINEAR, ChromaUpsampling
+from inference.colorize import EDGE_AWARE, Colorizer, merge_ab, prepare
 from inference.conversions import convert_state_dict
 from inference.onnx_graph import Norm, StateDict
 from inference.registry import colorize_model_spec
@@ -80,23 +87,52 @@ def one_mp_photo() -> np.ndarray:
     return bgr
 
 
-def measure(name: str, model: Path | bytes, photo: np.ndarray, repeats: int, threads: int) -> dict:
+def measure(
+    name: str,
+    model: Path | bytes,
+    photo: np.ndarray,
+    repeats: int,
+    threads: int,
+    upsampling: ChromaUpsampling = EDGE_AWARE,
+) -> dict:
     session = ModelSession(name, model, threads=threads, warmup_shape=Colorizer.warmup_shape)
     try:
-        colorizer = Colorizer(session)
-        size = colorizer.size
-        item = np.linspace(0, 100, size * size, dtype=np.float32).reshape(1, 1, size, size)
-        model_ms = median_ms(lambda: session.run_batch(item), repeats)
+        colorizer = Colorizer(session, upsampling=upsampling)
+        _, item, _ = prepare(photo, colorizer.size, colorizer.stride)
+        batch = item[np.newaxis]
+        model_ms = median_ms(lambda: session.run_batch(batch), repeats)
         pipeline_ms = median_ms(lambda: colorizer.colorize_sync(photo), repeats)
     finally:
         session.close()
-    return {"name": name, "size": size, "model_ms": model_ms, "pipeline_ms": pipeline_ms}
+    shape = "x".join(str(d) for d in item.shape[1:])
+    return {"name": name, "size": shape, "model_ms": model_ms, "pipeline_ms": pipeline_ms}
+
+
+def upsampling_ms(photo: np.ndarray, repeats: int) -> dict[str, float]:
+    """merge_ab alone on the 1 MP photo from ab at 56 x 56 (what S = 224 predicts)."""
+    lightness, _, _ = prepare(photo, 224)
+    ab = np.random.default_rng(0).uniform(-40, 40, (2, 56, 56)).astype(np.float32)
+    return {
+        name: median_ms(lambda u=upsampling: merge_ab(lightness, ab, u), repeats)
+        for name, upsampling in (("bilinear", BILINEAR), ("edge-aware", EDGE_AWARE))
+    }
+
+
+def ratio_line(ours: dict, base: dict) -> str:
+    model_ratio = ours["model_ms"] / base["model_ms"]
+    pipeline_ratio = ours["pipeline_ms"] / base["pipeline_ms"]
+    return (
+        f"ratio {ours['name']} / {base['name']}: model call {model_ratio:.3f} "
+        f"({1 / model_ratio:.1f}x faster), 1 MP pipeline {pipeline_ratio:.3f} "
+        f"({1 / pipeline_ratio:.1f}x faster)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all)")
+    parser.add_argument("--previous", type=Path, help="also time this model as served before")
     args = parser.parse_args()
     photo = one_mp_photo()
     print(
@@ -112,21 +148,24 @@ def main() -> None:
         rows.append(measure("embedded", embedded, photo, args.repeats, args.threads))
     else:
         print(f"embedded model: {embedded} is absent; timing the baseline only")
-    print(f"{'model':<20} {'size':>5} {'model call':>12} {'1 MP pipeline':>14}")
+    if args.previous:
+        rows.append(measure("previous", args.previous, photo, args.repeats, args.threads, BILINEAR))
+    print(f"{'model':<20} {'input':>8} {'model call':>12} {'1 MP pipeline':>14}")
     for row in rows:
         print(
-            f"{row['name']:<20} {row['size']:>5} {row['model_ms']:>9.2f} ms "
+            f"{row['name']:<20} {row['size']:>8} {row['model_ms']:>9.2f} ms "
             f"{row['pipeline_ms']:>11.1f} ms"
         )
-    if len(rows) == 2:
-        base, ours = rows
-        model_ratio = ours["model_ms"] / base["model_ms"]
-        pipeline_ratio = ours["pipeline_ms"] / base["pipeline_ms"]
-        print(
-            f"ratio embedded / baseline: model call {model_ratio:.3f} "
-            f"({1 / model_ratio:.1f}x faster), 1 MP pipeline {pipeline_ratio:.3f} "
-            f"({1 / pipeline_ratio:.1f}x faster)"
-        )
+    by_name = {row["name"]: row for row in rows}
+    if "embedded" in by_name:
+        print(ratio_line(by_name["embedded"], rows[0]))
+        if "previous" in by_name:
+            print(ratio_line(by_name["embedded"], by_name["previous"]))
+    merge = upsampling_ms(photo, args.repeats)
+    print(
+        f"chroma upsampling + merge (merge_ab) per 1 MP: bilinear {merge['bilinear']:.1f} ms, "
+        f"edge-aware {merge['edge-aware']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

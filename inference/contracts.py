@@ -38,7 +38,9 @@ class ContractReport:
 
 
 def _dims(shape: list[int | str | None]) -> str:
-    return "[" + ",".join("N" if not isinstance(d, int) else str(d) for d in shape) + "]"
+    return (
+        "[" + ",".join(str(d) if isinstance(d, int | str) and d != "" else "N" for d in shape) + "]"
+    )
 
 
 def check_colorize_contract(model: Path | bytes, threads: int = 0) -> ContractReport:

@@ -19,11 +19,15 @@ def _model(graph: onnx.GraphProto, metadata: dict[str, str] | None = None) -> by
     return model.SerializeToString()
 
 
-def oracle_colorizer(expected_input: np.ndarray, ab: np.ndarray, *, size: int) -> bytes:
+def oracle_colorizer(
+    expected_input: np.ndarray, ab: np.ndarray, *, size: int, dynamic: bool = False
+) -> bytes:
     """A colouriser that returns the known `ab` [2, h, w] of a known photo, and punishes any
     deviation of its input from `expected_input` [1, size, size] (the L* it should be fed):
-    ab_out = ab + 1000 * relu(mean|L - expected| - 0.5)."""
-    inputs = [helper.make_tensor_value_info("L", TensorProto.FLOAT, ["N", 1, size, size])]
+    ab_out = ab + 1000 * relu(mean|L - expected| - 0.5). With `dynamic`, its input's H and W
+    are dynamic (stride 16), and `expected_input` has the shape the pipeline must feed."""
+    dims: list[int | str] = ["N", 1, "H", "W"] if dynamic else ["N", 1, size, size]
+    inputs = [helper.make_tensor_value_info("L", TensorProto.FLOAT, dims)]
     outputs = [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["N", 2, *ab.shape[1:]])]
     initialisers = [
         numpy_helper.from_array(expected_input[np.newaxis].astype(np.float32), "expected"),
@@ -41,7 +45,10 @@ def oracle_colorizer(expected_input: np.ndarray, ab: np.ndarray, *, size: int) -
         helper.make_node("Add", ["true_ab", "punish"], ["ab"]),
     ]
     graph = helper.make_graph(nodes, "oracle", inputs, outputs, initialisers)
-    return _model(graph, {"colorbot.input_size": str(size)})
+    metadata = {"colorbot.input_size": str(size)}
+    if dynamic:
+        metadata["colorbot.input_stride"] = "16"
+    return _model(graph, metadata)
 
 
 def scale_model(size: int, factor: float = 2.0, batch: int | str = "N") -> bytes:

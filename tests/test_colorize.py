@@ -15,6 +15,7 @@ from inference.colorize import (
     lab_from_bgr,
     model_input,
     tint_residual,
+    working_shape,
 )
 from inference.sessions import ModelSession
 from tests.onnx_builders import oracle_colorizer
@@ -64,6 +65,37 @@ async def test_async_colorize_matches_sync_and_reports_colour_input() -> None:
     result = await colorizer.colorize(photo)  # a colour photo goes in as is: turned to grey
     assert result.had_colour is True
     assert np.abs(result.bgr.astype(int) - photo.astype(int)).max() <= 2
+
+
+def test_a_dynamic_model_gets_the_photo_at_its_own_aspect_ratio() -> None:
+    photo = smooth_photo(301, 457)
+    lab = lab_from_bgr(photo)
+    grey_lab = lab_from_bgr(grey(photo))
+    expected = model_input(np.ascontiguousarray(grey_lab[..., 0]), 64, stride=16)
+    assert expected.shape == (1, 48, 80)  # 3:2 kept, about 64 * 64 pixels, multiples of 16
+    ab = np.transpose(lab[..., 1:], (2, 0, 1))
+    model = oracle_colorizer(expected, ab, size=64, dynamic=True)
+    colorizer = Colorizer(ModelSession("oracle", model, threads=1, warmup_shape=(1, 48, 80)))
+    assert colorizer.stride == 16
+    result = colorizer.colorize_sync(grey(photo))  # fed a squashed 64x64, the oracle would punish
+    assert np.abs(result.bgr.astype(int) - photo.astype(int)).max() <= 2
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "expected"),
+    [
+        (321, 481, (192, 288)),
+        (481, 321, (288, 192)),
+        (500, 500, (224, 224)),
+        (100, 2000, (128, 448)),
+    ],
+)
+def test_working_shape_keeps_the_aspect_and_the_pixel_count(
+    height: int, width: int, expected: tuple[int, int]
+) -> None:
+    h, w = working_shape(height, width, 224, 32)
+    assert (h, w) == expected
+    assert h % 32 == 0 and w % 32 == 0
 
 
 def test_a_wrong_input_scaling_is_caught_by_the_oracle() -> None:

@@ -41,6 +41,13 @@ class TrainConfig:
     encoder_threads: int = 1
     torch_threads: int = 1
     train_limit: int | None = None  # use only the first N training photos (smoke tests)
+    # Fine-tuning (embedded-v2): start the decoder from an exported model, train the encoder's
+    # S/32 stages too (at their own learning rate), keep every batch norm's statistics frozen.
+    init_from: str = ""
+    finetune_encoder: bool = False
+    encoder_learning_rate: float = 1e-4
+    freeze_norm: bool = False
+    sharpen_probability: float = 0.0
 
     def path(self, key: str) -> Path:
         """A path setting, resolved against the repository root."""
@@ -63,6 +70,8 @@ def _parse_value(kind: object, text: str) -> object:
     kind_text = str(kind)
     if kind_text.startswith("list[int]"):
         return [int(v) for v in text.split(",")]
+    if kind_text.startswith("bool"):
+        return text.lower() in {"1", "true", "yes"}
     if kind_text.startswith("list[float]"):
         return [float(v) for v in text.split(",")]
     if kind_text.startswith("int"):

@@ -39,6 +39,7 @@ from training.colorize.scoring import (
     constant_model,
     grey_of,
     load_colorizer,
+    print_report,
 )
 from training.colorize.shards import (
     DEFAULT_DATA_DIR,
@@ -172,10 +173,7 @@ def main() -> None:
     else:
         colorizers = colorizers_with_baselines(args.model, args.threads)
         report = evaluate_split(colorizers, args.data, args.split, args.limit, bins)
-    print(report)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(report, encoding="utf-8")
+    print_report(report, args.report)
 
 
 if __name__ == "__main__":

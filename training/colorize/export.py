@@ -4,7 +4,9 @@
     python -m training.colorize.export --checkpoint training/runs/x/last.pt --out /tmp/c.onnx
 
 The graph holds everything: L* -> grey sRGB -> encoder -> decoder -> softmax(logits / T) @ bin
-centres. Input "L" float32 [N,1,S,S] (CIE L* 0..100), output "ab" float32 [N,2,S/4,S/4].
+centres. Input "L" float32 [N,1,H,W] (CIE L* 0..100; H and W dynamic, multiples of 32, about S*S
+pixels in all: metadata `colorbot.input_size` = S, `colorbot.input_stride` = 32), output "ab"
+float32 [N,2,H/4,W/4].
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -25,6 +28,7 @@ from training.colorize.network import (
     ColorDecoder,
     ColorizeNet,
     EncoderTaps,
+    EncoderTop,
     load_encoder,
 )
 from training.colorize.shards import DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR, REPO_ROOT, load_split
@@ -43,8 +47,28 @@ def build_net(
     centres = torch.from_numpy(AbBins.load(models_dir).centres)
     decoder = ColorDecoder(tuple(state["config"]["widths"]), centres.shape[0])
     decoder.load_state_dict(state["decoder"])
-    net = ColorizeNet(EncoderTaps(load_encoder()), decoder, AnnealedMean(centres, temperature))
+    encoder = load_encoder()
+    if "encoder_top" in state:  # a fine-tuned encoder: its S/32 stages from the checkpoint
+        EncoderTop(encoder).load_state_dict(state["encoder_top"])
+    net = ColorizeNet(EncoderTaps(encoder), decoder, AnnealedMean(centres, temperature))
     return net.eval(), state
+
+
+def version_of(state: dict[str, Any]) -> str:
+    """<run>-step<N>, or <run>-mean-<N>+<M>... for an average of step checkpoints."""
+    name = state["config"]["name"]
+    if "averaged" in state:
+        steps = [Path(path).stem.removeprefix("step").lstrip("0") for path in state["averaged"]]
+        return f"{name}-mean-{'+'.join(steps)}"
+    return f"{name}-step{state['step']}"
+
+
+def architecture_of(state: dict[str, Any]) -> str:
+    encoder = "S/32 stages fine-tuned" if "encoder_top" in state else "frozen"
+    return (
+        f"EfficientNet-Lite0 (ImageNet, {encoder}) + U-Net decoder, "
+        "313-bin classification, annealed mean"
+    )
 
 
 def export_onnx(net: ColorizeNet, size: int, path: Path, metadata: dict[str, str]) -> None:
@@ -56,7 +80,7 @@ def export_onnx(net: ColorizeNet, size: int, path: Path, metadata: dict[str, str
             str(path),
             input_names=["L"],
             output_names=["ab"],
-            dynamic_axes={"L": {0: "N"}, "ab": {0: "N"}},
+            dynamic_axes={"L": {0: "N", 2: "H", 3: "W"}, "ab": {0: "N", 2: "h", 3: "w"}},
             opset_version=17,
             dynamo=False,
         )
@@ -88,14 +112,13 @@ def export_checked(
     if size % 32:
         raise ValueError("the working size must be a multiple of 32")
     net, state = build_net(checkpoint, temperature, models_dir)
-    config = state["config"]
     metadata = {
         "colorbot.input_size": str(size),
+        "colorbot.input_stride": "32",
         "colorbot.model": MODEL_NAME,
-        "colorbot.version": f"{config['name']}-step{state['step']}",
+        "colorbot.version": version_of(state),
         "colorbot.decode_temperature": f"{temperature:g}",
-        "colorbot.architecture": "EfficientNet-Lite0 (ImageNet, frozen) + U-Net decoder, "
-        "313-bin classification, annealed mean",
+        "colorbot.architecture": architecture_of(state),
         "colorbot.card": "inference/models/colorize-embedded.md",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +126,10 @@ def export_checked(
     _, pixels = load_split(data_dir, "val", 8)
     lightness = np.stack([lightness_and_ab(rgb, size)[0] for rgb in pixels])[:, None]
     difference = check_against_torch(net, out, lightness.astype(np.float32))
+    # H and W are dynamic: a photo at its own aspect ratio (3:2 and 2:3 here) must agree too
+    for shape in ((size - 32, size + 64), (size + 64, size - 32)):
+        wide = np.stack([cv2.resize(item[0], shape[::-1]) for item in lightness])[:, None]
+        difference = max(difference, check_against_torch(net, out, wide.astype(np.float32)))
     if difference > MAX_DIFFERENCE:
         raise AssertionError(f"ONNX and PyTorch differ by {difference:.4f} ab units")
     if out.stat().st_size > MAX_BYTES:

@@ -22,6 +22,7 @@ from torch import nn
 TAP_BLOCKS = (2, 4, 10, 15)  # last MBConv block of the S/4, S/8, S/16 and S/32 stages
 TAP_CHANNELS = (24, 40, 112, 320, 1280)
 TAP_NAMES = ("f4", "f8", "f16", "f32", "head")
+TOP_FIRST_BLOCK = TAP_BLOCKS[2] + 1  # the S/32 stages: what fine-tuning may train
 
 
 def load_encoder() -> nn.Module:
@@ -55,23 +56,48 @@ class GreyInput(nn.Module):
 
 
 class EncoderTaps(nn.Module):
-    """L* -> the five encoder feature maps the decoder uses."""
+    """L* -> the five encoder feature maps the decoder uses (with `bottom_only`, the first
+    three: the S/32 stages then run in `EncoderTop`, trainable)."""
 
-    def __init__(self, encoder: nn.Module) -> None:
+    def __init__(self, encoder: nn.Module, bottom_only: bool = False) -> None:
         super().__init__()
         self.grey = GreyInput()
         self.encoder = encoder
+        self.bottom_only = bottom_only
 
     def forward(self, lightness: torch.Tensor) -> tuple[torch.Tensor, ...]:
         net: Any = self.encoder  # EfficientNet's private stages
         x = net._swish(net._bn0(net._conv_stem(self.grey(lightness))))
         taps = []
         for index, block in enumerate(net._blocks):
-            x = block(x)  # no drop-connect: the encoder is frozen
+            if self.bottom_only and index >= TOP_FIRST_BLOCK:
+                return tuple(taps)
+            x = block(x)  # no drop-connect
             if index in TAP_BLOCKS:
                 taps.append(x)
         taps.append(net._swish(net._bn1(net._conv_head(x))))
         return tuple(taps)
+
+
+class EncoderTop(nn.Module):
+    """The encoder's S/32 stages and head, f16 -> (f32, head): the part fine-tuning trains
+    (its batch-norm statistics stay frozen). Shares its modules with the encoder it is cut
+    from, so loading its state changes that encoder."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        net: Any = encoder
+        self.blocks = nn.ModuleList(list(net._blocks)[TOP_FIRST_BLOCK:])
+        self.conv_head = net._conv_head
+        self.bn1 = net._bn1
+        self.swish = net._swish
+
+    def forward(self, f16: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = f16
+        for block in self.blocks:
+            x = block(x)
+        head: torch.Tensor = self.swish(self.bn1(self.conv_head(x)))
+        return x, head
 
 
 def conv_block(inputs: int, outputs: int, kernel: int = 3) -> nn.Sequential:

@@ -43,6 +43,14 @@ def load_colorizer(name: str, model: Path | bytes, threads: int) -> Colorizer:
     return Colorizer(session)
 
 
+def print_report(text: str, path: Path | None) -> None:
+    """Print a markdown report and, when a path is given, write it there too."""
+    print(text)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
 def grey_of(bgr: np.ndarray) -> np.ndarray:
     """The photo as a grey 8-bit BGR image: its L* with a* = b* = 0 (like testdata/*_grey)."""
     lab = lab_from_bgr(bgr)

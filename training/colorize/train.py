@@ -34,13 +34,33 @@ from training.colorize.batches import (
 from training.colorize.bins import AbBins, AbStats, rebalance_weights
 from training.colorize.config import TrainConfig, add_config_flags, config_from_args
 from training.colorize.metrics import AucCurve
-from training.colorize.network import ColorDecoder, EncoderTaps, load_encoder
+from training.colorize.network import ColorDecoder, EncoderTaps, EncoderTop, load_encoder
 from training.colorize.shards import load_split
+from training.colorize.warmstart import load_decoder_from_onnx
 
 
-def soft_cross_entropy(decoder: ColorDecoder, batch: Batch) -> torch.Tensor:
+def all_taps(taps: list[torch.Tensor], top: EncoderTop | None) -> tuple[torch.Tensor, ...]:
+    """The five taps the decoder reads: as computed, or the first three plus the top's."""
+    if top is None:
+        return tuple(taps)
+    return (*taps[:3], *top(taps[2]))
+
+
+def set_training(decoder: ColorDecoder, top: EncoderTop | None, config: TrainConfig) -> None:
+    """Training mode, with batch-norm statistics frozen where the config says (always in the
+    encoder's top: small batches of 7x7 maps)."""
+    decoder.train()
+    if config.freeze_norm:
+        for module in decoder.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.eval()
+    if top is not None:
+        top.eval()  # no dropout in it; frozen norms; its weights still get gradients
+
+
+def soft_cross_entropy(decoder: ColorDecoder, batch: Batch, top: EncoderTop | None) -> torch.Tensor:
     """Rebalanced cross-entropy of the sampled pixels against their soft-encoded targets."""
-    features = decoder(tuple(batch.taps))
+    features = decoder(all_taps(batch.taps, top))
     flat = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
     log_p = F.log_softmax(decoder.classify_points(flat[batch.points]), dim=1)
     cross_entropy = -(log_p.gather(1, batch.target_index) * batch.target_weight).sum(dim=1)
@@ -71,11 +91,12 @@ class Validator:
         self.temperature = config.decode_temperature
 
     @torch.no_grad()
-    def __call__(self, decoder: ColorDecoder) -> dict[str, float]:
+    def __call__(self, decoder: ColorDecoder, top: EncoderTop | None) -> dict[str, float]:
         decoder.eval()
         curve, losses, start = AucCurve(self.bins.count), [], 0
         for chunk in self.taps:
-            logits = decoder.classify(decoder(tuple(torch.from_numpy(t) for t in chunk)))
+            taps = all_taps([torch.from_numpy(t) for t in chunk], top)
+            logits = decoder.classify(decoder(taps))
             logits = logits.permute(0, 2, 3, 1)
             ab = self.ab[start : start + len(logits)]
             start += len(logits)
@@ -85,7 +106,6 @@ class Validator:
             losses.append((-picked.sum(-1) * self.weights[index[..., 0]]).mean().item())
             probabilities = torch.softmax(logits / self.temperature, dim=-1)
             curve.add((probabilities @ self.centres).numpy(), ab, self.bins.nearest(ab))
-        decoder.train()
         return {
             "val_loss": float(np.mean(losses)),
             "auc": curve.plain(),
@@ -112,9 +132,11 @@ def train(config: TrainConfig, resume: bool) -> None:
     run_dir = config.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
-    taps_path = run_dir / "encoder-taps.onnx"
+    encoder = load_encoder()
+    top = EncoderTop(encoder) if config.finetune_encoder else None
+    taps_path = run_dir / ("encoder-bottom.onnx" if top else "encoder-taps.onnx")
     if not taps_path.exists():
-        export_encoder_taps(EncoderTaps(load_encoder()), taps_path)
+        export_encoder_taps(EncoderTaps(encoder, bottom_only=top is not None), taps_path)
     taps = TapRunner(taps_path, config.encoder_threads)
     bins = AbBins.load(config.path("models_dir"))
     weights = rebalance_weights(AbStats.load().prior, config.rebalance_mix)
@@ -126,33 +148,42 @@ def train(config: TrainConfig, resume: bool) -> None:
         size_weights=tuple(config.size_weights),
         crop_min=config.crop_min,
         sample_fraction=config.sample_fraction,
+        sharpen_probability=config.sharpen_probability,
     )
     maker = BatchMaker(pixels, recipe, bins, weights, taps)
     validate = Validator(config, bins, weights, taps)
 
     decoder = ColorDecoder(tuple(config.widths), bins.count)  # type: ignore[arg-type]
-    optimizer = torch.optim.AdamW(
-        decoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    if config.init_from and not resume:
+        load_decoder_from_onnx(decoder, config.path("init_from"))
+    groups = [{"params": list(decoder.parameters()), "base_lr": config.learning_rate}]
+    if top is not None:
+        groups.append({"params": list(top.parameters()), "base_lr": config.encoder_learning_rate})
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
     step, elapsed = 0, 0.0
     if resume:
         state = torch.load(run_dir / "last.pt", map_location="cpu", weights_only=False)
         decoder.load_state_dict(state["decoder"])
+        if top is not None:
+            top.load_state_dict(state["encoder_top"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = int(state["step"]), float(state["elapsed"])
     log_line(run_dir, {"event": "start", "step": step, "photos": len(pixels), "resume": resume})
 
-    def checkpoint(path: Path) -> None:
+    def checkpoint(path: Path, resumable: bool = True) -> None:
+        extra: dict[str, object] = {"encoder_top": top.state_dict()} if top is not None else {}
+        if resumable:
+            extra["optimizer"] = optimizer.state_dict()
         save_checkpoint(
             path,
+            **extra,
             decoder=decoder.state_dict(),
-            optimizer=optimizer.state_dict(),
             step=step,
             elapsed=elapsed,
             config=dataclasses.asdict(config),
         )
 
-    decoder.train()
+    set_training(decoder, top, config)
     started = time.monotonic() - elapsed
     last_checkpoint = last_validation = last_log = time.monotonic()
     window_loss, window_photos = [], 0
@@ -161,8 +192,8 @@ def train(config: TrainConfig, resume: bool) -> None:
         if progress >= 1.0:
             break
         for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss = soft_cross_entropy(decoder, batch)
+            group["lr"] = lr * group["base_lr"] / config.learning_rate
+        loss = soft_cross_entropy(decoder, batch, top)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
@@ -177,14 +208,18 @@ def train(config: TrainConfig, resume: bool) -> None:
             log_line(run_dir, record | {"photos_per_s": rate, "minutes": elapsed / 60})
             window_loss, window_photos, last_log = [], 0, now
         if now - last_validation >= config.validate_minutes * 60:
-            log_line(run_dir, {"step": step, **validate(decoder)})
+            log_line(run_dir, {"step": step, **validate(decoder, top)})
+            checkpoint(run_dir / f"step{step:05d}.pt", resumable=False)  # to evaluate as it goes
+            set_training(decoder, top, config)
             last_validation = time.monotonic()
         if now - last_checkpoint >= config.checkpoint_minutes * 60:
             checkpoint(run_dir / "last.pt")
             last_checkpoint = time.monotonic()
     checkpoint(run_dir / "last.pt")
     checkpoint(run_dir / "final.pt")
-    log_line(run_dir, {"event": "done", "step": step, "minutes": elapsed / 60, **validate(decoder)})
+    log_line(
+        run_dir, {"event": "done", "step": step, "minutes": elapsed / 60, **validate(decoder, top)}
+    )
 
 
 def main() -> None:
