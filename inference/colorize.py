@@ -170,7 +170,8 @@ class Colorizer:
         """The model's ab [2, h, w] for a full-resolution L* (H, W), before any upsampling
         (video work stabilises it over time at low resolution, then calls `merge_ab`).
         Blocking."""
-        ab: np.ndarray = self.session.run_batch(model_input(lightness, self.size)[np.newaxis])[0]
+        item = model_input(lightness, self.size, self.stride)
+        ab: np.ndarray = self.session.run_batch(item[np.newaxis])[0]
         return ab
 
     def colorize_sync(self, bgr: np.ndarray) -> ColorizeResult:

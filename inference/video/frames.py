@@ -62,7 +62,7 @@ class FrameColourer:
         self.clock.add("colour", started)
         ab = self._predict(lightness) if self.stabilizer is None else self._stabilised(lightness)
         started = time.perf_counter()
-        out = merge_ab(lightness, ab)
+        out = merge_ab(lightness, ab, self.colorizer.upsampling)
         self.clock.add("colour", started)
         return out
 
