@@ -23,6 +23,7 @@ import hashlib
 import secrets
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -31,9 +32,9 @@ from bot.media import MediaStore, image_extension
 from bot.services import Services
 from core.errors import UserError
 from db import jobs as queue
-from db.models import Job, JobStatus, Result, utcnow
+from db.models import InputKind, Job, JobStatus, Result, utcnow
 from db.results import get_result_for_job
-from handlers.platform import PeriodicTask, Reply
+from handlers.platform import PeriodicTask, Reply, VideoProgress
 from handlers.web import openapi
 from inference.filters import resolve_filter_name
 from inference.images import ImageError, probe_image
@@ -89,17 +90,33 @@ class WebChannel:
         return nullcontext()  # the page polls for progress
 
     async def fetch_input(self, job: Job) -> bytes:
+        key = await self._landed(job)
+        return await asyncio.to_thread(self.services.media.read, key)
+
+    async def fetch_clip(self, job: Job, target: Path, max_bytes: int) -> None:
+        await self._landed(job)  # the runner then takes the stored original itself
+
+    async def _landed(self, job: Job) -> str:
+        """The upload's media key, once its file is in the store (it is written just after
+        the job is accepted)."""
         key = job.input_media or ""
         media = self.services.media
         landing = job.created_at + timedelta(seconds=UPLOAD_LANDING_S)
-        while not media.exists(key):  # stored just after the job was accepted
+        while not media.exists(key):
             if utcnow() >= landing:
+                what = "video" if job.input_kind in InputKind.CLIPS else "photo"
                 raise UserError(
-                    "Your upload has expired; please upload the photo again.",
+                    f"Your upload has expired; please upload the {what} again.",
                     detail=f"web job {job.id}: input media {key!r} is missing",
                 )
             await asyncio.sleep(0.02)
-        return await asyncio.to_thread(media.read, key)
+        return key
+
+    def clip_upload_limit(self, job: Job) -> int | None:
+        return None  # the page plays the result from this server
+
+    async def report_progress(self, job: Job, progress: VideoProgress) -> None:
+        return None  # stored on the job by the runner; the page polls GET /api/v1/jobs/{id}
 
     async def send_result(self, job: Job, reply: Reply) -> str | None:
         return None  # the page polls GET /api/v1/jobs/{id}
