@@ -1,7 +1,7 @@
 """One video or GIF job's work: get the clip as a file, store the original, run the video
 engine with progress, store the result and a poster frame, reply once (`bot.delivery`).
 
-Everything in progress lives in the job's own scratch folder (`media/.scratch/job-<id>`),
+Everything in progress lives in the job's own scratch folder (`media/scratch/job-<id>`),
 emptied when an attempt starts (so an attempt cut off by a crash leaves nothing behind once
 the job runs again) and removed when it ends; files reach the media store only complete,
 by a rename. A clip that turns out to be a still picture is done as a photo.

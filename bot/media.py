@@ -7,7 +7,7 @@ visible under a key, and writing the same bytes twice is free (it only refreshes
 time, which the sweep of unreferenced files goes by).
 
 Clips are big, so they go through files, never whole in memory: work in progress lives in the
-store's scratch folder (`media/.scratch/<name>/`, on the same file system, so `put_file` moves
+store's scratch folder (`media/scratch/<name>/`, on the same file system, so `put_file` moves
 a finished file into the store with one rename); a folder there is removed by whoever made it
 when done, and by the hourly sweep once nothing in it has been touched for an hour (what a
 killed process left).
@@ -55,7 +55,7 @@ FORMAT_EXTENSIONS = {
 _KEY = re.compile(r"^[0-9a-f]{64}\.(" + "|".join(CONTENT_TYPES) + r")$")
 
 
-SCRATCH = ".scratch"
+SCRATCH = "scratch"
 _HASH_CHUNK = 1 << 20
 
 
@@ -103,18 +103,25 @@ class MediaStore:
             raise
         return key
 
-    def put_file(self, source: Path, ext: str) -> str:
-        """Move the finished file at `source` (in this store's scratch folder, or anywhere
-        on the same file system) into the store; returns its key. Blocking: call on a
-        thread. `source` is gone afterwards, whether it was stored or already there."""
+    @staticmethod
+    def key_for_file(path: Path, ext: str) -> str:
+        """The key the file at `path` is (or would be) stored under. Blocking."""
         if ext not in CONTENT_TYPES:
             raise ValueError(f"unsupported media extension {ext!r}")
         digest = hashlib.sha256()
-        with source.open("rb") as stream:
+        with path.open("rb") as stream:
             while block := stream.read(_HASH_CHUNK):
                 digest.update(block)
+        return f"{digest.hexdigest()}.{ext}"
+
+    def put_file(self, source: Path, ext: str, *, key: str | None = None) -> str:
+        """Move the finished file at `source` (in this store's scratch folder, or anywhere
+        on the same file system) into the store; returns its key (`key`: the one
+        `key_for_file` just gave for it). Blocking: call on a thread. `source` is gone
+        afterwards, whether it was stored or already there."""
+        key = key or self.key_for_file(source, ext)
+        with source.open("rb") as stream:
             os.fsync(stream.fileno())
-        key = f"{digest.hexdigest()}.{ext}"
         target = self.path(key)
         try:
             os.utime(target)
@@ -148,7 +155,9 @@ class MediaStore:
         cutoff = time.time() - seconds
         if not self.scratch_root.is_dir():
             return []
-        return [folder for folder in _folders(self.scratch_root) if _newest_mtime(folder) < cutoff]
+        with os.scandir(self.scratch_root) as entries:
+            folders = [Path(entry.path) for entry in entries if entry.is_dir()]
+        return [folder for folder in folders if _newest_mtime(folder) < cutoff]
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -206,14 +215,17 @@ class StoredFile:
     key: str | None  # None: a temporary left by a write that never finished
 
 
+_STORE_FOLDER = re.compile(r"^[0-9a-f]{2}$")
+
+
 def _folders(parent: Path) -> list[Path]:
-    """The sub-folders of `parent`, but not hidden ones (the scratch folder)."""
+    """The store's own sub-folders of `parent` (two hex digits: not the scratch folder)."""
     if not parent.is_dir():
         return []
     return [
         Path(entry.path)
         for entry in os.scandir(parent)
-        if entry.is_dir() and not entry.name.startswith(".")
+        if entry.is_dir() and _STORE_FOLDER.match(entry.name)
     ]
 
 
