@@ -32,6 +32,8 @@ def grey_video(
     fps: int = 10,
     audio: bool = True,
     seed: int = 0,
+    container_format: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """A black-and-white panning MP4 (H.264), with a tone when `audio`."""
     width, height = size
@@ -40,6 +42,8 @@ def grey_video(
         grey(panning(frames, width, height, seed=seed)),
         fps=fps,
         audio=AudioSpec() if audio else None,
+        container_format=container_format,
+        metadata=metadata,
     )
 
 
@@ -57,6 +61,7 @@ async def enqueue_clip(
     kind: str = InputKind.VIDEO,
     operation: str = "colorize",
     filter_name: str | None = None,
+    share: bool = False,
 ) -> Job:
     """A web job for `clip`, stored as the upload route stores it."""
     ext = "gif" if kind == InputKind.GIF else "mp4"
@@ -70,6 +75,7 @@ async def enqueue_clip(
         source={"media": key},
         input_media=key,
         input_kind=kind,
+        share=share,
     )
     return (await queue.enqueue_job(db, new, LIMITS)).job
 

@@ -9,6 +9,7 @@ shared `ComputePool`; create one `VideoEngine` at start-up and pass it down)::
     kind = sniff_file(path)            # "photo" | "gif" | "video" | "audio" | None, by content
     ext = container_extension(head)    # "gif" | "webm" | "mov" | "mp4" | "bin": to store it as
     bgr = poster_frame(path, limits)   # a telling opening frame (blocking: run on the pool)
+    plain_copy(path, output, limits)   # the original re-encoded as is, without its metadata
     info = await engine.probe(path)    # MediaInfo, or VideoError: the intake-time check
     result = await engine.process(
         source, output, "colorize" | "filter", filter_name,
@@ -43,10 +44,12 @@ duplicate frame skips the model. Filtering filters every frame, colourising a bl
 clip first (the photo rule). `ClipRun` is the same work without asyncio (the CLI, benchmarks).
 
 Modules: sniff (what a file is), limits, errors, probe, reader, audio, writers, flow, temporal,
-frames, clip, budget (fitting a byte budget), results, engine, poster (a frame for previews).
+frames, clip, budget (fitting a byte budget), results, engine, poster (a frame for previews),
+copies (the original re-encoded without its metadata).
 """
 
 from inference.video.clip import ClipRun
+from inference.video.copies import plain_copy
 from inference.video.engine import CHUNK_FRAMES, ProgressCallback, VideoEngine, VideoOptions
 from inference.video.errors import VideoError, VideoErrorReason
 from inference.video.limits import VideoLimits
@@ -70,6 +73,7 @@ __all__ = [
     "VideoProgress",
     "VideoResult",
     "container_extension",
+    "plain_copy",
     "poster_frame",
     "probe_media",
     "sniff_file",

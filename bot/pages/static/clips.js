@@ -67,12 +67,14 @@ export function setupClipView(root) {
       const isGif = job.result_type === "image/gif";
       clear(isGif ? videos : gifs);
       media = isGif ? gifs : videos;
-      media.before.src = original ?? job.input_url ?? "";
+      const before = original ?? job.input_url;
+      if (before) media.before.src = before;
       media.after.src = job.result_url;
       if (!isGif && job.poster_url) videos.after.poster = job.poster_url;
       side = "after";
       showSide("after");
-      const [ready] = await Promise.all([loaded(media.after), loaded(media.before)]);
+      const waits = [loaded(media.after), ...(before ? [loaded(media.before)] : [])];
+      const [ready] = await Promise.all(waits);
       const width = isGif ? media.after.naturalWidth : media.after.videoWidth;
       const height = isGif ? media.after.naturalHeight : media.after.videoHeight;
       if (ready && width > 0) stage.style.aspectRatio = `${width} / ${height}`;
