@@ -19,7 +19,7 @@ from bot.signing import Signer
 from db.engine import Database
 from db.jobs import QueueLimits
 from inference.colorize import Colorizer
-from inference.compute import ComputePool, lower_thread_priority
+from inference.compute import ComputePool, idle_thread_priority, lower_thread_priority
 from inference.filters import FilterBank
 from inference.images import ImageLimits
 from inference.pipeline import PhotoPipeline
@@ -58,7 +58,9 @@ class Services:
         self.intake = Intake(self.db, lambda: self.queue_limits, lambda: self.wake_workers())
         self.clients = ClientAddresses(self.settings.trusted_proxies)
         self.media_links = MediaLinks(self.signer)
-        self.video = load_video_engine(self.pipeline, self.video_limits)
+        self.video = load_video_engine(
+            self.pipeline, self.video_limits, self.settings.video_concurrency
+        )
 
     @property
     def queue_limits(self) -> QueueLimits:
@@ -122,13 +124,20 @@ def load_pipeline(settings: Settings, metrics: Metrics) -> PhotoPipeline:
 PROGRESS_EVERY_S = 1.0
 
 
-def load_video_engine(pipeline: PhotoPipeline, limits: VideoLimits) -> VideoEngine:
-    """The video engine, sharing the photo pipeline's models and compute pool (it holds
-    nothing per clip, so one serves the whole process)."""
+def load_video_engine(
+    pipeline: PhotoPipeline, limits: VideoLimits, concurrency: int = 1, *, idle: bool = True
+) -> VideoEngine:
+    """The video engine, sharing the photo pipeline's models (it holds nothing per clip, so
+    one serves the whole process). Its frame work runs on threads of its own, one per clip
+    slot, at SCHED_IDLE (`inference.compute.idle_thread_priority`; `idle=False`: at the photo
+    pool's niceness): photos keep their latency beside a clip, which takes the CPU time they
+    leave (`benchmarks.bench_clip_latency` measures both)."""
+    priority = idle_thread_priority if idle else lower_thread_priority
+    clip_pool = ComputePool(concurrency, initializer=priority, name="clip")
     return VideoEngine(
         pipeline.colorizer,
         pipeline.filters,
-        pipeline.compute,
+        clip_pool,
         limits,
         progress_every_s=PROGRESS_EVERY_S,
     )

@@ -2,7 +2,7 @@
 thumbnail are poster frames (the result's, stored with it, and one of the original), and the
 original it shows beside the result is a plain copy of the uploaded clip (re-encoded without
 its metadata: `inference.video.plain_copy`), never the uploaded file itself. The decoding and
-encoding run on the compute pool, at its low priority."""
+encoding run on the video engine's threads, which give way to photo work."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def clip_pictures(services: Services, source: ThumbnailSource) -> ClipPict
     """Raises VideoError when the result itself cannot be read; a broken or missing original
     only leaves the before side out."""
     media = services.media
-    compute = services.pipeline.compute
+    compute = services.video.compute
     limits = services.video_limits
     if source.poster is not None and media.exists(source.poster):
         after = await asyncio.to_thread(media.read, source.poster)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.media import MediaStore, image_extension
@@ -13,7 +14,7 @@ from bot.services import Services
 from db.models import InputKind, Job, JobStatus, utcnow
 from handlers.web.uploads import Upload
 from inference.images import ImageError, probe_image
-from inference.video import HEAD_BYTES, container_extension
+from inference.video import HEAD_BYTES, container_extension, probe_media
 from inference.video.errors import ACCEPTED_TEXT
 
 # Refusals that are about size (413); any other is about the content (400).
@@ -34,7 +35,9 @@ async def accept_media(services: Services, upload: Upload) -> AcceptedMedia:
     path = upload.path
     assert path is not None
     if upload.is_clip:
-        info = await services.video.probe(path)
+        # At intake the probe runs on the photo pool (a person waits for this answer), not
+        # on the clip threads, which give way to everything.
+        info = await services.pipeline.compute.run(probe_media, path, services.video_limits)
         head = await asyncio.to_thread(_head, path)
         extension = container_extension(head)
         key = await asyncio.to_thread(MediaStore.key_for_file, path, extension)
@@ -84,6 +87,6 @@ def job_progress(job: Job) -> dict[str, Any] | None:
     }
 
 
-def _head(path: Any) -> bytes:
-    with open(path, "rb") as stream:
+def _head(path: Path) -> bytes:
+    with path.open("rb") as stream:
         return stream.read(HEAD_BYTES)
