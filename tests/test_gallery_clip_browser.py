@@ -15,16 +15,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from playwright.async_api import async_playwright, expect
 
-from bot.app import close_services, create_app, open_services
 from bot.pages.thumbnails import ThumbnailMaker
-from bot.settings import Settings
 from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, sized_context
 from tests.clip_helpers import grey_gif, grey_video
-from tests.test_gallery_browser import Site
-from tests.web_app import shared_pipeline
+from tests.test_gallery_browser import Site, serving
 
 pytestmark = pytest.mark.browser
 
@@ -51,24 +47,8 @@ async def share_clip(url: str, clip: Path) -> str:
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    settings = Settings.from_env(
-        {
-            "COLORBOT_DATA_DIR": str(tmp_path),
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/colorbot.db",
-        }
-    )
-    services = await open_services(settings, shared_pipeline())
-    app = create_app(services, intake=False, channel_names=["web"])
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        server = web.TCPSite(runner, "127.0.0.1", 0)
-        await server.start()
-        host, port = runner.addresses[0][:2]
-        yield Site(f"http://{host}:{port}", services)
-    finally:
-        await runner.cleanup()
-        await close_services(services)
+    async with serving(tmp_path) as running:
+        yield running
 
 
 async def test_clip_cards_loop_and_toggle_and_the_item_page_plays_both(
@@ -99,6 +79,7 @@ async def test_clip_cards_loop_and_toggle_and_the_item_page_plays_both(
                     ".currentTime > 0.3"
                 )
                 assert await after.evaluate("v => v.muted && v.loop && !v.paused") is True
+                await expect(before).to_be_hidden()  # until the toggle asks for it
                 gif = page.locator(".is-clip img.shot-clip-after")
                 await expect(gif).to_have_count(1)
                 assert await gif.evaluate("i => i.complete && i.naturalWidth") == 120

@@ -39,10 +39,15 @@ def plain_copy(
                 time_base=reader.time_base,
                 rate=reader.rate,
             )
-        try:
-            for frame in reader.frames():
-                writer.write(frame.bgr, frame.pts, frame.duration)
-            return writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
+        return copy_frames(reader, writer)
+
+
+def copy_frames(reader: ClipReader, writer: Mp4Writer | GifWriter) -> Path:
+    """Every frame of `reader` through `writer`, committed (or aborted: nothing is left)."""
+    try:
+        for frame in reader.frames():
+            writer.write(frame.bgr, frame.pts, frame.duration)
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
