@@ -9,20 +9,38 @@ Skipped when /usr/bin/chromium is missing, unless COLORBOT_REQUIRE_BROWSER=1 (CI
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import FilePayload, Page, async_playwright, expect
 
+from inference.video import VideoEngine
 from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, sized_context
 from tests.clip_helpers import grey_gif, grey_video
-from tests.test_home_page_browser import _note_error, base_url
+from tests.test_gallery_browser import serving
+from tests.test_home_page_browser import _note_error
 from tests.video_builders import read_clip
 
 pytestmark = pytest.mark.browser
-__all__ = ["base_url"]  # the fixture: the real service, as `colorbot serve` runs it
 
-GIF_FRAMES = 200  # long enough (20 s) that the page sees it part-way
+GIF_FRAMES = 400  # 40 s of GIF: long enough to work on that the page sees it part-way
+
+
+@pytest.fixture
+async def base_url(tmp_path: Path) -> AsyncIterator[str]:
+    """The real service (web + worker); its clips report progress every 0.2 s (the service
+    does once a second) so that the page sees the bar part-way on a fast machine too."""
+    async with serving(tmp_path) as site:
+        services = site.services
+        services.video = VideoEngine(
+            services.pipeline.colorizer,
+            services.pipeline.filters,
+            services.video.compute,
+            services.video_limits,
+            progress_every_s=0.2,
+        )
+        yield site.url
 
 
 def media_ready(selector: str) -> str:
@@ -70,8 +88,12 @@ async def test_a_gif_shows_progress_then_plays_with_a_before_after_toggle(
                 timeout=120_000,
             )
             await expect(page.locator("#progress-text")).to_contain_text(" left")
-            width = "e => e.querySelector('span').getBoundingClientRect().width"
-            assert await page.locator("#progress-bar").evaluate(width) > 0
+            filled = (  # the bar shows what the text says: its filled share, in per cent
+                "e => [Math.round(100 * e.querySelector('span').getBoundingClientRect().width"
+                " / e.getBoundingClientRect().width), Number(e.getAttribute('aria-valuenow'))]"
+            )
+            shown, said = await page.locator("#progress-bar").evaluate(filled)
+            assert abs(shown - said) <= 1, (shown, said)
             await page.screenshot(path=SCREENSHOTS / "clip-progress-desktop.png")
 
             await expect(page.locator("#result")).to_be_visible(timeout=180_000)
