@@ -57,6 +57,7 @@ async def open_services(settings: Settings, pipeline: PhotoPipeline | None = Non
 
 async def close_services(services: Services) -> None:
     await services.intake.close()
+    await asyncio.to_thread(services.video.compute.close)
     await services.http.close()
     await services.db.close()
 

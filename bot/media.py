@@ -6,6 +6,12 @@ a temporary name in the same folder and renamed into place, so nothing half-writ
 visible under a key, and writing the same bytes twice is free (it only refreshes the file's
 time, which the sweep of unreferenced files goes by).
 
+Clips are big, so they go through files, never whole in memory: work in progress lives in the
+store's scratch folder (`media/scratch/<name>/`, on the same file system, so `put_file` moves
+a finished file into the store with one rename); a folder there is removed by whoever made it
+when done, and by the hourly sweep once nothing in it has been touched for an hour (what a
+killed process left).
+
 Links: a public picture (in the gallery) is `/media/<key>`; any other is served only through a
 signed link that expires, `/media/<expires>.<signature>/<key>` (see `MediaLinks`).
 """
@@ -16,6 +22,7 @@ import hashlib
 import math
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +38,9 @@ CONTENT_TYPES = {
     "gif": "image/gif",
     "bmp": "image/bmp",
     "tif": "image/tiff",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
     "bin": "application/octet-stream",
 }
 # The media extension for each format `inference.images.probe_image` reports.
@@ -45,9 +55,14 @@ FORMAT_EXTENSIONS = {
 _KEY = re.compile(r"^[0-9a-f]{64}\.(" + "|".join(CONTENT_TYPES) + r")$")
 
 
+SCRATCH = "scratch"
+_HASH_CHUNK = 1 << 20
+
+
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.scratch_root = root / SCRATCH
         root.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -87,6 +102,62 @@ class MediaStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         return key
+
+    @staticmethod
+    def key_for_file(path: Path, ext: str) -> str:
+        """The key the file at `path` is (or would be) stored under. Blocking."""
+        if ext not in CONTENT_TYPES:
+            raise ValueError(f"unsupported media extension {ext!r}")
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            while block := stream.read(_HASH_CHUNK):
+                digest.update(block)
+        return f"{digest.hexdigest()}.{ext}"
+
+    def put_file(self, source: Path, ext: str, *, key: str | None = None) -> str:
+        """Move the finished file at `source` (in this store's scratch folder, or anywhere
+        on the same file system) into the store; returns its key (`key`: the one
+        `key_for_file` just gave for it). Blocking: call on a thread. `source` is gone
+        afterwards, whether it was stored or already there."""
+        key = key or self.key_for_file(source, ext)
+        with source.open("rb") as stream:
+            os.fsync(stream.fileno())
+        target = self.path(key)
+        try:
+            os.utime(target)
+            source.unlink()
+            return key
+        except FileNotFoundError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        return key
+
+    def scratch(self, name: str) -> Path:
+        """An empty scratch folder for one piece of work (e.g. `job-12`), emptied first if
+        an earlier, interrupted attempt left something in it. Blocking."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+            raise ValueError(f"not a scratch folder name: {name!r}")
+        folder = self.scratch_root / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
+    def remove_scratch(self, folder: Path) -> None:
+        """Remove a scratch folder made by `scratch` and everything in it. Blocking."""
+        if folder.parent != self.scratch_root:
+            raise ValueError(f"not a scratch folder: {folder}")
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def stale_scratch(self, seconds: float) -> list[Path]:
+        """Scratch folders in which nothing was written for `seconds` (a process died mid
+        work). Blocking."""
+        cutoff = time.time() - seconds
+        if not self.scratch_root.is_dir():
+            return []
+        with os.scandir(self.scratch_root) as entries:
+            folders = [Path(entry.path) for entry in entries if entry.is_dir()]
+        return [folder for folder in folders if _newest_mtime(folder) < cutoff]
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -144,10 +215,28 @@ class StoredFile:
     key: str | None  # None: a temporary left by a write that never finished
 
 
+_STORE_FOLDER = re.compile(r"^[0-9a-f]{2}$")
+
+
 def _folders(parent: Path) -> list[Path]:
+    """The store's own sub-folders of `parent` (two hex digits: not the scratch folder)."""
     if not parent.is_dir():
         return []
-    return [Path(entry.path) for entry in os.scandir(parent) if entry.is_dir()]
+    return [
+        Path(entry.path)
+        for entry in os.scandir(parent)
+        if entry.is_dir() and _STORE_FOLDER.match(entry.name)
+    ]
+
+
+def _newest_mtime(folder: Path) -> float:
+    newest = folder.stat().st_mtime
+    for path in folder.rglob("*"):
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except FileNotFoundError:
+            continue
+    return newest
 
 
 PRIVATE_LINK_SECONDS = 24 * 3600

@@ -48,6 +48,19 @@ class Metrics:
             buckets=_SECONDS,
             registry=self.registry,
         )
+        self.clip_work = Histogram(
+            "colorbot_clip_seconds",
+            "Video and GIF work (colourise/filter every frame) per job",
+            ["operation", "kind"],
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.footage = Counter(
+            "colorbot_clip_footage_seconds_total",
+            "Seconds of video and GIF footage finished",
+            ["kind"],
+            registry=self.registry,
+        )
         self.end_to_end = Histogram(
             "colorbot_end_to_end_seconds",
             "Time from the event to the reply",

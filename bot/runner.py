@@ -1,4 +1,5 @@
-"""Runs one claimed job: fetch the photo, do the work, store the result, reply once.
+"""Runs one claimed job: fetch the photo or clip, do the work, store the result, reply once
+(the work itself: `bot.photo_jobs`, `bot.clip_jobs`; the reply: `bot.delivery`).
 
 This is the one place errors reach the user: a `UserError` becomes exactly one message on the
 job's channel; `RetryLater` and unexpected errors put the job back with backoff until its
@@ -11,12 +12,14 @@ import asyncio
 import logging
 import random
 
+from bot.clip_jobs import process_clip
+from bot.delivery import observe_done
+from bot.photo_jobs import process_photo
 from bot.services import Services
 from core.errors import RetryLater, UserError
 from db import jobs as queue
-from db.models import Job, utcnow
-from handlers.platform import Platform, Reply
-from inference.images import decode_image, encode_jpeg, probe_image
+from db.models import InputKind, Job
+from handlers.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,11 @@ GIVE_UP_MESSAGE = (
     "Sorry, something went wrong on my side and I couldn't finish your photo. "
     "Please try again later."
 )
+GIVE_UP_CLIP_MESSAGE = GIVE_UP_MESSAGE.replace("your photo", "your video")
+
+
+def give_up_message(job: Job) -> str:
+    return GIVE_UP_CLIP_MESSAGE if job.input_kind in InputKind.CLIPS else GIVE_UP_MESSAGE
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -47,7 +55,7 @@ async def run_job(services: Services, job: Job, worker_id: str) -> str:
         )
         return "retry"
     if job.attempts > services.settings.job_max_attempts:
-        await _fail(services, channel, job, worker_id, "gave_up", GIVE_UP_MESSAGE)
+        await _fail(services, channel, job, worker_id, "gave_up", give_up_message(job))
         return "failed"
     if job.reply_started_at is not None and job.replied_at is None:
         # An earlier attempt died while sending: it may have arrived. At most one reply.
@@ -58,7 +66,10 @@ async def run_job(services: Services, job: Job, worker_id: str) -> str:
         return "done"
     try:
         async with channel.working(job):
-            await _process(services, channel, job, worker_id)
+            if job.input_kind in InputKind.CLIPS:
+                await process_clip(services, channel, job, worker_id)
+            else:
+                await process_photo(services, channel, job, worker_id)
     except UserError as exc:
         log.info("job %s failed for the user (%s): %s", job.id, exc.kind, exc.detail)
         await _fail(services, channel, job, worker_id, exc.kind, exc.user_message)
@@ -78,61 +89,6 @@ async def run_job(services: Services, job: Job, worker_id: str) -> str:
     return "done"
 
 
-async def _process(services: Services, channel: Platform, job: Job, worker_id: str) -> None:
-    data = await channel.fetch_input(job)
-    if job.input_media is None:
-        info = probe_image(data, services.image_limits)
-        key = await asyncio.to_thread(services.media.put_image, data, info.format)
-        await queue.update_job_fields(services.db, job.id, input_media=key)
-        job.input_media = key
-    compute = services.pipeline.compute
-    photo = await compute.run(decode_image, data, services.image_limits)
-    outcome = await services.pipeline.run(job.operation, job.filter_name, photo)
-    services.metrics.inference.labels(job.operation).observe(outcome.seconds)
-    jpeg = await compute.run(encode_jpeg, outcome.bgr)
-    media_key = await asyncio.to_thread(services.media.put, jpeg, "jpg")
-    size = probe_image(jpeg, services.image_limits)
-    result_id = queue.new_public_id()
-    reply = Reply(
-        image=jpeg,
-        media_key=media_key,
-        width=size.width,
-        height=size.height,
-        operation=job.operation,
-        filter_name=job.filter_name,
-        colourised=outcome.colourised,
-        had_colour=outcome.had_colour,
-        seconds=outcome.seconds,
-        result_id=result_id,
-    )
-    await services.intake.make_way()
-    stored = await queue.begin_reply(
-        services.db,
-        job,
-        worker_id,
-        queue.NewResult(
-            media=media_key,
-            input_media=job.input_media,
-            width=size.width,
-            height=size.height,
-            bytes=len(jpeg),
-            gallery=job.share or channel.shares_by_default(job),
-            public_id=result_id,
-        ),
-    )
-    message_id = await channel.send_result(job, reply) if stored is not None else None
-    await services.intake.make_way()
-    await queue.complete_job(
-        services.db,
-        job,
-        worker_id,
-        result=None,
-        reply_message_id=message_id,
-        inference_seconds=outcome.seconds,
-    )
-    _observe_done(services, job, "done")
-
-
 async def _retry_or_give_up(
     services: Services,
     channel: Platform,
@@ -143,7 +99,7 @@ async def _retry_or_give_up(
 ) -> str:
     if job.attempts >= services.settings.job_max_attempts:
         log.error("job %s: giving up after %d attempts: %s", job.id, job.attempts, reason)
-        await _fail(services, channel, job, worker_id, "gave_up", GIVE_UP_MESSAGE)
+        await _fail(services, channel, job, worker_id, "gave_up", give_up_message(job))
         return "failed"
     wait = delay if delay is not None else backoff_seconds(job.attempts)
     log.warning(
@@ -171,7 +127,7 @@ async def _fail(
                 await queue.fail_job(
                     services.db, job, worker_id, kind=kind, message=message, reply_message_id=None
                 )
-                _observe_done(services, job, "failed")
+                observe_done(services, job, "failed")
                 return
             # Tell the user later: the job goes back with its error kept for the next try.
             await queue.clear_reply_started(services.db, job.id, worker_id)
@@ -187,12 +143,4 @@ async def _fail(
     await queue.fail_job(
         services.db, job, worker_id, kind=kind, message=message, reply_message_id=message_id
     )
-    _observe_done(services, job, "failed")
-
-
-def _observe_done(services: Services, job: Job, outcome: str) -> None:
-    services.metrics.jobs.labels(job.channel, job.operation, outcome).inc()
-    if job.started_at is not None:
-        services.metrics.queue_wait.observe((job.started_at - job.created_at).total_seconds())
-    elapsed = (utcnow() - job.created_at).total_seconds()
-    services.metrics.end_to_end.labels(job.channel, job.operation).observe(elapsed)
+    observe_done(services, job, "failed")

@@ -19,12 +19,13 @@ from bot.signing import Signer
 from db.engine import Database
 from db.jobs import QueueLimits
 from inference.colorize import Colorizer
-from inference.compute import ComputePool, lower_thread_priority
+from inference.compute import ComputePool, idle_thread_priority, lower_thread_priority
 from inference.filters import FilterBank
 from inference.images import ImageLimits
 from inference.pipeline import PhotoPipeline
 from inference.registry import ModelNotInstalledError, find_colorize_model
 from inference.sessions import BatchPolicy, ModelSession
+from inference.video import VideoEngine, VideoLimits
 
 if TYPE_CHECKING:
     from handlers.platform import Platform
@@ -50,11 +51,16 @@ class Services:
     # Who a request comes from (TRUSTED_PROXIES), for every per-client limit.
     clients: ClientAddresses = field(init=False)
     media_links: MediaLinks = field(init=False)
+    # Video and GIF work, on the pipeline's models and compute pool (`inference.video`).
+    video: VideoEngine = field(init=False)
 
     def __post_init__(self) -> None:
         self.intake = Intake(self.db, lambda: self.queue_limits, lambda: self.wake_workers())
         self.clients = ClientAddresses(self.settings.trusted_proxies)
         self.media_links = MediaLinks(self.signer)
+        self.video = load_video_engine(
+            self.pipeline, self.video_limits, self.settings.video_concurrency
+        )
 
     @property
     def queue_limits(self) -> QueueLimits:
@@ -68,6 +74,19 @@ class Services:
         return ImageLimits(
             max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
         )
+
+    @property
+    def video_limits(self) -> VideoLimits:
+        return video_limits(self.settings)
+
+
+def video_limits(settings: Settings) -> VideoLimits:
+    """MAX_VIDEO_SECONDS, MAX_VIDEO_PIXELS and MAX_VIDEO_BYTES as the engine takes them."""
+    return VideoLimits(
+        max_seconds=settings.max_video_seconds,
+        max_pixels=settings.max_video_pixels,
+        max_bytes=settings.max_video_bytes,
+    )
 
 
 # The application's key for its `Services` (pages and routes read `request.app[SERVICES]`).
@@ -98,3 +117,27 @@ def load_pipeline(settings: Settings, metrics: Metrics) -> PhotoPipeline:
         )
         colorizer = Colorizer(session, compute)
     return PhotoPipeline(colorizer, filters, compute)
+
+
+# How often a running clip reports progress (stored on the job; a channel may show it less
+# often).
+PROGRESS_EVERY_S = 1.0
+
+
+def load_video_engine(
+    pipeline: PhotoPipeline, limits: VideoLimits, concurrency: int = 1, *, idle: bool = True
+) -> VideoEngine:
+    """The video engine, sharing the photo pipeline's models (it holds nothing per clip, so
+    one serves the whole process). Its frame work runs on threads of its own, one per clip
+    slot, at SCHED_IDLE (`inference.compute.idle_thread_priority`; `idle=False`: at the photo
+    pool's niceness): photos keep their latency beside a clip, which takes the CPU time they
+    leave (`benchmarks.bench_clip_latency` measures both)."""
+    priority = idle_thread_priority if idle else lower_thread_priority
+    clip_pool = ComputePool(concurrency, initializer=priority, name="clip")
+    return VideoEngine(
+        pipeline.colorizer,
+        pipeline.filters,
+        clip_pool,
+        limits,
+        progress_every_s=PROGRESS_EVERY_S,
+    )

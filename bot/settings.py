@@ -96,10 +96,15 @@ SETTINGS: tuple[Setting, ...] = (
         "pixels per video frame (1280x720 worth); larger frames are scaled down to fit",
     ),
     Setting("MAX_VIDEO_BYTES", "50000000", "largest accepted video or GIF upload, in bytes"),
-    Setting("VIDEO_CONCURRENCY", "1", "videos one worker process works on at once"),
+    Setting(
+        "VIDEO_CONCURRENCY",
+        "1",
+        "videos and GIFs one worker process works on at once, beside its "
+        "`WORKER_CONCURRENCY` photo jobs (photos keep flowing while a clip runs)",
+    ),
     Setting("MAX_QUEUE", "1000", "queued jobs above which new work gets the busy answer"),
     Setting("USER_JOBS_PER_HOUR", "10", "jobs one user may submit per hour"),
-    Setting("WORKER_CONCURRENCY", "2", "jobs one worker process runs at once"),
+    Setting("WORKER_CONCURRENCY", "2", "photo jobs one worker process runs at once"),
     Setting("JOB_MAX_ATTEMPTS", "5", "tries before a job is failed for good"),
     Setting("JOB_LEASE_SECONDS", "120", "how long a claimed job is held before another worker may"),
     Setting("SHUTDOWN_TIMEOUT_S", "30", "how long SIGTERM waits for running jobs"),

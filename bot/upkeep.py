@@ -59,9 +59,15 @@ def gallery_tasks(services: Services) -> list[PeriodicTask]:
 
 async def sweep_unreferenced_media(services: Services) -> int:
     """Delete media files older than UNREFERENCED_AFTER_S that no job or result references
-    (left by a process that died between writing a file and recording it), and temporaries of
-    writes that never finished. Returns how many files were deleted."""
+    (left by a process that died between writing a file and recording it), temporaries of
+    writes that never finished, and scratch folders of clip work nothing has touched for as
+    long (a killed worker's). Returns how many files and folders were deleted."""
     media = services.media
+    stale = await asyncio.to_thread(media.stale_scratch, UNREFERENCED_AFTER_S)
+    for folder in stale:
+        await asyncio.to_thread(media.remove_scratch, folder)
+    if stale:
+        log.info("media: removed %d scratch folder(s) left by interrupted work", len(stale))
     old = await asyncio.to_thread(lambda: list(media.files_older_than(UNREFERENCED_AFTER_S)))
     deleted = 0
     for start in range(0, len(old), SWEEP_BATCH):
@@ -72,7 +78,7 @@ async def sweep_unreferenced_media(services: Services) -> int:
         deleted += await asyncio.to_thread(_delete_old, services, doomed)
     if deleted:
         log.info("media: deleted %d file(s) that nothing referenced", deleted)
-    return deleted
+    return deleted + len(stale)
 
 
 def _delete_old(services: Services, files: list[StoredFile]) -> int:

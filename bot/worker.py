@@ -1,5 +1,6 @@
 """Worker tasks: claim jobs from the database queue and run them, with lease heartbeats and a
-graceful stop (running jobs finish within a timeout; the rest go back to the queue)."""
+graceful stop (running jobs finish within a timeout; the rest go back to the queue). Videos
+and GIFs run in their own slots (VIDEO_CONCURRENCY), beside the photo loops."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import socket
 from bot.runner import run_job
 from bot.services import Services
 from db import jobs as queue
-from db.models import Job
+from db.models import InputKind, Job
 
 log = logging.getLogger(__name__)
 
@@ -21,24 +22,44 @@ STOP_LOOPS_SECONDS = 10.0
 
 
 class Worker:
-    """`concurrency` loops in this process, each running one job at a time."""
+    """`concurrency` loops in this process, each running one photo job at a time; a loop
+    that claims a video or GIF hands it to a clip slot (at most `clip_concurrency` clips run
+    at once, VIDEO_CONCURRENCY) and goes back to claiming, so photos keep flowing while a
+    long clip runs. While every clip slot is taken the loops claim photos only."""
 
-    def __init__(self, services: Services, *, concurrency: int, poll_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        concurrency: int,
+        clip_concurrency: int | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
         self.services = services
         self.concurrency = concurrency
+        self.clip_concurrency = (
+            services.settings.video_concurrency if clip_concurrency is None else clip_concurrency
+        )
         self.poll_interval = poll_interval
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._running: dict[int, tuple[Job, asyncio.Task[str]]] = {}
+        self._clip_slots = 0  # taken by running clips and by claims that may return one
+        self._clips: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._loops = [
             asyncio.create_task(self._loop(index), name=f"worker-{index}")
             for index in range(self.concurrency)
         ]
-        log.info("worker %s started with %d loops", self.worker_id, self.concurrency)
+        log.info(
+            "worker %s started with %d loops and %d clip slot(s)",
+            self.worker_id,
+            self.concurrency,
+            self.clip_concurrency,
+        )
 
     def notify(self) -> None:
         """New work was queued in this process: wake an idle loop now rather than at the next
@@ -49,35 +70,66 @@ class Worker:
     def busy(self) -> int:
         return len(self._running)
 
+    @property
+    def clips_running(self) -> int:
+        return len(self._clips)
+
     async def _loop(self, index: int) -> None:
         lease = float(self.services.settings.job_lease_seconds)
         while not self._stopping.is_set():
+            # A clip slot is reserved before the claim, so two loops claiming at once can
+            # never start more clips than there are slots.
+            clips = self._clip_slots < self.clip_concurrency
+            self._clip_slots += clips
             try:
                 await self.services.intake.make_way()
-                job = await queue.claim_job(self.services.db, self.worker_id, lease)
+                job = await queue.claim_job(self.services.db, self.worker_id, lease, clips=clips)
             except (OSError, ConnectionError, TimeoutError) as exc:
                 log.warning("worker loop %d: cannot reach the database (%s)", index, exc)
                 job = None
+            except BaseException:
+                self._clip_slots -= clips
+                raise
+            is_clip = job is not None and job.input_kind in InputKind.CLIPS
+            if clips and not is_clip:
+                self._clip_slots -= 1
             if job is None:
                 await self._idle()
                 continue
             if self._stopping.is_set():  # claimed just as the stop came: give it back
+                self._clip_slots -= is_clip
                 await self._release(job)
                 break
-            task = asyncio.create_task(run_job(self.services, job, self.worker_id))
-            self._running[job.id] = (job, task)
-            heartbeat = asyncio.create_task(self._heartbeat(job.id, lease))
-            try:
-                outcome = await asyncio.shield(task)
-                log.info("job %s (%s %s): %s", job.id, job.channel, job.operation, outcome)
-            except asyncio.CancelledError:
-                if not task.done():
-                    raise
-            except Exception:
-                log.exception("job %s: the runner itself failed; its lease will expire", job.id)
-            finally:
-                heartbeat.cancel()
-                self._running.pop(job.id, None)
+            if is_clip:
+                clip = asyncio.create_task(self._run_clip(job, lease), name=f"clip-{job.id}")
+                self._clips.add(clip)
+                clip.add_done_callback(self._clips.discard)
+                continue
+            await self._supervise(job, lease)
+
+    async def _run_clip(self, job: Job, lease: float) -> None:
+        try:
+            await self._supervise(job, lease)
+        finally:
+            self._clip_slots -= 1
+            self._wake.set()  # a loop may take the next clip now
+
+    async def _supervise(self, job: Job, lease: float) -> None:
+        """Run one claimed job to its outcome, renewing its lease meanwhile."""
+        task = asyncio.create_task(run_job(self.services, job, self.worker_id))
+        self._running[job.id] = (job, task)
+        heartbeat = asyncio.create_task(self._heartbeat(job.id, lease))
+        try:
+            outcome = await asyncio.shield(task)
+            log.info("job %s (%s %s): %s", job.id, job.channel, job.operation, outcome)
+        except asyncio.CancelledError:
+            if not task.done():
+                raise
+        except Exception:
+            log.exception("job %s: the runner itself failed; its lease will expire", job.id)
+        finally:
+            heartbeat.cancel()
+            self._running.pop(job.id, None)
 
     async def _idle(self) -> None:
         self._wake.clear()
@@ -109,19 +161,20 @@ class Worker:
             log.info(
                 "waiting up to %.0f s for %d running job(s)", grace_seconds, len(self._running)
             )
-        if self._loops:
-            await asyncio.wait(self._loops, timeout=max(grace_seconds, 0.001))
+        if self._loops or self._clips:
+            await asyncio.wait([*self._loops, *self._clips], timeout=max(grace_seconds, 0.001))
         for job, task in list(self._running.values()):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
                 await self._release(job)
-        if self._loops:
-            _, stuck = await asyncio.wait(self._loops, timeout=STOP_LOOPS_SECONDS)
+        if self._loops or self._clips:
+            tasks = [*self._loops, *self._clips]
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_LOOPS_SECONDS)
             for loop in stuck:
-                log.warning("a worker loop did not stop in time; cancelling it")
+                log.warning("a worker task did not stop in time; cancelling it")
                 loop.cancel()
-            await asyncio.gather(*self._loops, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         self._loops = []
 
     async def _release(self, job: Job) -> None:

@@ -48,6 +48,10 @@ class GalleryItem:
     thumb_jpeg: str | None
     before_display: str | None
     created_at: datetime
+    media_kind: str  # "photo", "video" (an MP4) or "gif"
+    mime_type: str
+    poster: str | None  # a clip's JPEG frame
+    duration_seconds: float | None
 
 
 _ITEM_COLUMNS = tuple(getattr(Result, name) for name in GalleryItem.__dataclass_fields__)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import UserError
 from db.engine import Database
-from db.models import Event, Job, JobStatus, User, utcnow
+from db.models import Event, InputKind, Job, JobStatus, User, utcnow
 
 
 class QueueFullError(UserError):
@@ -62,6 +62,7 @@ class NewJob:
     reply_to: dict[str, Any] = field(default_factory=dict)
     share: bool = False
     input_media: str | None = None
+    input_kind: str = InputKind.PHOTO  # "photo", "video" or "gif" (`db.models.InputKind`)
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ def _new_job(request: NewJob, user_id: int | None, now: datetime) -> Job:
         filter_name=request.filter_name,
         share=request.share,
         input_media=request.input_media,
+        input_kind=request.input_kind,
         status=JobStatus.QUEUED,
         attempts=0,
         run_after=now,

@@ -34,7 +34,7 @@ from db.intake import (
     upsert_user,
     user_id_for,
 )
-from db.models import Job, JobStatus, Result, utcnow
+from db.models import InputKind, Job, JobStatus, Result, utcnow
 from db.ranking import gallery_score
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "queue_depth",
     "queue_position",
     "record_event",
+    "record_progress",
     "release_job",
     "renew_lease",
     "requeue_expired",
@@ -102,15 +103,16 @@ async def queue_depth(db: Database) -> int:
     return int(depth or 0)
 
 
-async def claim_job(db: Database, worker_id: str, lease_seconds: float) -> Job | None:
-    """Atomically take the oldest runnable queued job, or None."""
+async def claim_job(
+    db: Database, worker_id: str, lease_seconds: float, *, clips: bool = True
+) -> Job | None:
+    """Atomically take the oldest runnable queued job, or None. Without `clips` only a photo
+    job is taken (a worker whose clip slots are full keeps photos flowing)."""
     now = utcnow()
-    candidate = (
-        select(Job.id)
-        .where(Job.status == JobStatus.QUEUED, Job.run_after <= now)
-        .order_by(Job.id)
-        .limit(1)
-    )
+    runnable = [Job.status == JobStatus.QUEUED, Job.run_after <= now]
+    if not clips:
+        runnable.append(Job.input_kind == InputKind.PHOTO)
+    candidate = select(Job.id).where(*runnable).order_by(Job.id).limit(1)
     if db.is_postgresql:
         candidate = candidate.with_for_update(skip_locked=True)
     statement = (
@@ -122,6 +124,9 @@ async def claim_job(db: Database, worker_id: str, lease_seconds: float) -> Job |
             leased_by=worker_id,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             started_at=func.coalesce(Job.started_at, now),
+            progress=None,
+            eta_seconds=None,
+            progress_at=None,
         )
         .returning(Job)
         .execution_options(synchronize_session=False)
@@ -149,6 +154,24 @@ async def update_job_fields(db: Database, job_id: int, **values: Any) -> None:
     """Record progress facts on a job (input media key, progress message id, timings)."""
     async with db.sessions.begin() as session:
         await session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+async def record_progress(
+    db: Database, job_id: int, worker_id: str, fraction: float, eta_seconds: float | None
+) -> bool:
+    """Store a running clip's progress (the status poll and a restarted worker read it);
+    False when the job is no longer this worker's."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job)
+            .where(_held(job_id, worker_id))
+            .values(
+                progress=min(1.0, max(0.0, fraction)),
+                eta_seconds=eta_seconds,
+                progress_at=utcnow(),
+            )
+        )
+    return _rowcount(updated) == 1
 
 
 async def mark_reply_started(db: Database, job_id: int, worker_id: str) -> bool:
@@ -179,6 +202,10 @@ class NewResult:
     author_handle: str | None = None
     post_url: str | None = None
     public_id: str | None = None
+    media_kind: str = InputKind.PHOTO  # "photo", "video" (an MP4) or "gif"
+    mime_type: str = "image/jpeg"
+    duration_seconds: float | None = None  # clips: seconds of footage
+    poster: str | None = None  # clips: a JPEG frame of the result
 
 
 async def begin_reply(db: Database, job: Job, worker_id: str, result: NewResult) -> Result | None:
@@ -253,6 +280,10 @@ def _result_row(job: Job, result: NewResult) -> Result:
         width=result.width,
         height=result.height,
         bytes=result.bytes,
+        media_kind=result.media_kind,
+        mime_type=result.mime_type,
+        duration_seconds=result.duration_seconds,
+        poster=result.poster,
         gallery=result.gallery,
         author_handle=result.author_handle,
         post_url=result.post_url,

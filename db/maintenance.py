@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 
 from db.engine import Database
-from db.models import Job, JobStatus, Result, UsageDay, utcnow
+from db.models import InputKind, Job, JobStatus, Result, UsageDay, utcnow
 
 
 async def purge_originals(db: Database, older_than: timedelta) -> list[str]:
@@ -58,38 +59,69 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[rank]
 
 
+def finished_jobs(
+    start: datetime, end: datetime
+) -> Select[str, str, str | None, str, float | None, bool, float | None]:
+    """The jobs created in [start, end) that are done or failed: channel, operation, filter,
+    status, end-to-end seconds, whether a clip, and a done clip's seconds of footage."""
+    return (
+        select(
+            Job.channel,
+            Job.operation,
+            Job.filter_name,
+            Job.status,
+            Job.total_seconds,
+            Job.input_kind.in_(InputKind.CLIPS),
+            Result.duration_seconds,
+        )
+        .outerjoin(Result, Result.job_id == Job.id)
+        .where(
+            Job.created_at >= start,
+            Job.created_at < end,
+            Job.status.in_((JobStatus.DONE, JobStatus.FAILED)),
+        )
+    )
+
+
+@dataclass
+class _Group:
+    succeeded: int = 0
+    failed: int = 0
+    clips: int = 0
+    clip_seconds: float = 0.0
+    times: list[float] = field(default_factory=list)
+
+
 async def roll_up_day(db: Database, day: date) -> int:
     """Recompute the usage rows of `day` (UTC) from the jobs table; returns rows written."""
     start = datetime.combine(day, time(), tzinfo=UTC)
     end = start + timedelta(days=1)
     async with db.sessions.begin() as session:
-        rows = (
-            await session.execute(
-                select(
-                    Job.channel, Job.operation, Job.filter_name, Job.status, Job.total_seconds
-                ).where(
-                    Job.created_at >= start,
-                    Job.created_at < end,
-                    Job.status.in_((JobStatus.DONE, JobStatus.FAILED)),
-                )
-            )
-        ).all()
-        groups: dict[tuple[str, str, str], list[tuple[str, float | None]]] = defaultdict(list)
-        for channel, operation, filter_name, status, seconds in rows:
-            groups[(channel, operation, filter_name or "")].append((status, seconds))
+        rows = (await session.execute(finished_jobs(start, end))).all()
+        groups: dict[tuple[str, str, str], _Group] = defaultdict(_Group)
+        for channel, operation, filter_name, status, seconds, clip, footage in rows:
+            group = groups[(channel, operation, filter_name or "")]
+            done = status == JobStatus.DONE
+            group.succeeded += done
+            group.failed += not done
+            group.clips += bool(clip)
+            group.clip_seconds += float(footage or 0.0) if clip and done else 0.0
+            if done and seconds is not None:
+                group.times.append(float(seconds))
         await session.execute(delete(UsageDay).where(UsageDay.day == day))
-        for (channel, operation, filter_name), outcomes in groups.items():
-            times = [s for status, s in outcomes if status == JobStatus.DONE and s is not None]
+        for (channel, operation, filter_name), group in groups.items():
             session.add(
                 UsageDay(
                     day=day,
                     channel=channel,
                     operation=operation,
                     filter_name=filter_name,
-                    succeeded=sum(1 for status, _ in outcomes if status == JobStatus.DONE),
-                    failed=sum(1 for status, _ in outcomes if status == JobStatus.FAILED),
-                    p50_seconds=percentile(times, 0.5),
-                    p95_seconds=percentile(times, 0.95),
+                    succeeded=group.succeeded,
+                    failed=group.failed,
+                    p50_seconds=percentile(group.times, 0.5),
+                    p95_seconds=percentile(group.times, 0.95),
+                    clips=group.clips,
+                    clip_seconds=group.clip_seconds,
                 )
             )
     return len(groups)

@@ -10,7 +10,7 @@ from sqlalchemy import select, union_all
 from db.engine import Database
 from db.models import Job, Result
 
-# Every column that holds a media key; each has an index (migration 0003).
+# Every column that holds a media key; each has an index (migrations 0003, 0004).
 REFERENCES = (
     Job.input_media,
     Result.media,
@@ -18,15 +18,22 @@ REFERENCES = (
     Result.thumb_webp,
     Result.thumb_jpeg,
     Result.before_display,
+    Result.poster,
 )
 
 
 async def is_public(db: Database, key: str) -> bool:
-    """Whether a visible gallery item shows this picture: its result, its thumbnails or its
-    re-encoded original. An uploaded original itself (`input_media`) is never public. One
-    index lookup per column (the gallery's own filter is applied to the few rows found, so
-    the database never walks the gallery for it)."""
-    shown_by = (Result.media, Result.thumb_webp, Result.thumb_jpeg, Result.before_display)
+    """Whether a visible gallery item shows this picture: its result, its thumbnails, its
+    re-encoded original or a clip's poster frame. An uploaded original itself
+    (`input_media`) is never public. One index lookup per column (the gallery's own filter
+    is applied to the few rows found, so the database never walks the gallery for it)."""
+    shown_by = (
+        Result.media,
+        Result.thumb_webp,
+        Result.thumb_jpeg,
+        Result.before_display,
+        Result.poster,
+    )
     found = union_all(
         *(select(Result.gallery, Result.hidden).where(column == key) for column in shown_by)
     )

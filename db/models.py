@@ -69,6 +69,16 @@ class Operation:
     FILTER = "filter"
 
 
+class InputKind:
+    """What a job's input is (decided at intake by the channel, from the platform's metadata
+    or by sniffing the content; the runner corrects it if the content says otherwise)."""
+
+    PHOTO = "photo"
+    VIDEO = "video"  # any video container (MP4, MOV, WebM, ...); the result is an MP4
+    GIF = "gif"  # an animated GIF; the result is a GIF
+    CLIPS = ("video", "gif")
+
+
 class User(Base):
     """A person as one channel knows them; `external_id` is the channel's own id."""
 
@@ -102,6 +112,8 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("channel", "event_id"),
         Index("ix_jobs_claim", "status", "run_after", "id"),
+        # Photos only (a worker whose clip slots are full): see `db.jobs.claim_job`.
+        Index("ix_jobs_claim_kind", "status", "input_kind", "id"),
         Index("ix_jobs_user_created", "user_id", "created_at"),
         Index("ix_jobs_created", "created_at"),
         Index("ix_jobs_reply", "channel", "reply_message_id"),
@@ -121,6 +133,10 @@ class Job(Base):
     filter_name: Mapped[str | None] = mapped_column(String(32))
     share: Mapped[bool] = mapped_column(Boolean, default=False)
     input_media: Mapped[str | None] = mapped_column(String(80))
+    # "photo", "video" or "gif" (`InputKind`).
+    input_kind: Mapped[str] = mapped_column(
+        String(8), default=InputKind.PHOTO, server_default=InputKind.PHOTO
+    )
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[datetime] = mapped_column(default=utcnow)
@@ -135,6 +151,12 @@ class Job(Base):
     inference_seconds: Mapped[float | None] = mapped_column(Float)
     total_seconds: Mapped[float | None] = mapped_column(Float)
     progress_message_id: Mapped[str | None] = mapped_column(String(64))
+    # A clip's progress, as last reported by the worker running it (fraction of its frames
+    # done, 0..1; the seconds it expected to need then; when): status polls read it, and a
+    # restarted attempt starts it again from 0.
+    progress: Mapped[float | None] = mapped_column(Float)
+    eta_seconds: Mapped[float | None] = mapped_column(Float)
+    progress_at: Mapped[datetime | None]
     reply_started_at: Mapped[datetime | None]
     reply_message_id: Mapped[str | None] = mapped_column(String(64))
     replied_at: Mapped[datetime | None]
@@ -154,6 +176,7 @@ class Result(Base):
         Index("ix_results_thumb_webp", "thumb_webp"),
         Index("ix_results_thumb_jpeg", "thumb_jpeg"),
         Index("ix_results_before_display", "before_display"),
+        Index("ix_results_poster", "poster"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -168,6 +191,17 @@ class Result(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
+    # "photo" (a JPEG), "video" (an MP4) or "gif" (a GIF): what `media` is.
+    media_kind: Mapped[str] = mapped_column(
+        String(8), default=InputKind.PHOTO, server_default=InputKind.PHOTO
+    )
+    mime_type: Mapped[str] = mapped_column(
+        String(32), default="image/jpeg", server_default="image/jpeg"
+    )
+    # Clips only: seconds of footage, and a JPEG frame of the result (gallery thumbnails,
+    # a channel's video thumbnail).
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    poster: Mapped[str | None] = mapped_column(String(80))
     gallery: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -213,6 +247,9 @@ class UsageDay(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     p50_seconds: Mapped[float | None] = mapped_column(Float)
     p95_seconds: Mapped[float | None] = mapped_column(Float)
+    # Of these jobs, the videos and GIFs, and the seconds of footage of the finished ones.
+    clips: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clip_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class LatencyDay(Base):

@@ -17,6 +17,11 @@ class ThumbnailSource:
     id: int
     media: str
     input_media: str | None
+    media_kind: str = "photo"  # "photo", "video" or "gif"
+    poster: str | None = None  # a clip's JPEG frame
+
+
+_SOURCE = (Result.id, Result.media, Result.input_media, Result.media_kind, Result.poster)
 
 
 async def missing_thumbnails(
@@ -29,7 +34,7 @@ async def missing_thumbnails(
     ).subquery()
     async with db.sessions() as session:
         rows = await session.execute(
-            select(Result.id, Result.media, Result.input_media)
+            select(*_SOURCE)
             .where(Result.id.in_(select(newest.c.id)), Result.thumb_webp.is_(None))
             .order_by(Result.id.desc())
             .limit(limit)
@@ -39,11 +44,7 @@ async def missing_thumbnails(
 
 async def thumbnail_source(db: Database, result_id: int) -> ThumbnailSource | None:
     async with db.sessions() as session:
-        row = (
-            await session.execute(
-                select(Result.id, Result.media, Result.input_media).where(Result.id == result_id)
-            )
-        ).first()
+        row = (await session.execute(select(*_SOURCE).where(Result.id == result_id))).first()
     return None if row is None else ThumbnailSource(*row)
 
 

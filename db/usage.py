@@ -1,5 +1,6 @@
 """Usage over time for the stats page: per day, jobs by channel and operation, successes and
-failures, p50/p95 end-to-end seconds, and the most used filters.
+failures, p50/p95 end-to-end seconds, videos and GIFs and their seconds of footage, and the
+most used filters.
 
 Past days come from the scheduler's roll-ups (`usage_days`, and `latency_days` written by
 `roll_up_latency` here); today is counted live from the jobs table. A job belongs to the UTC
@@ -15,8 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, func, select
 
 from db.engine import Database
-from db.maintenance import percentile
-from db.models import Job, JobStatus, LatencyDay, UsageDay
+from db.maintenance import finished_jobs, percentile
+from db.models import JobStatus, LatencyDay, UsageDay
 
 
 @dataclass
@@ -28,19 +29,30 @@ class DayUsage:
     failed: int = 0
     p50_seconds: float | None = None
     p95_seconds: float | None = None
+    clips: int = 0  # of the jobs, videos and GIFs
+    clip_seconds: float = 0.0  # seconds of footage of the finished ones
 
     @property
     def jobs(self) -> int:
         return self.succeeded + self.failed
 
     def add(
-        self, channel: str, operation: str, filter_name: str, succeeded: int, failed: int
+        self,
+        channel: str,
+        operation: str,
+        filter_name: str,
+        succeeded: int,
+        failed: int,
+        clips: int = 0,
+        clip_seconds: float = 0.0,
     ) -> None:
         self.by_channel_operation[f"{channel}/{operation}"] += succeeded + failed
         if filter_name:
             self.filters[filter_name] += succeeded + failed
         self.succeeded += succeeded
         self.failed += failed
+        self.clips += clips
+        self.clip_seconds += clip_seconds
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,14 @@ class UsageReport:
         for day in self.days:
             total.update(day.filters)
         return sorted(total.items(), key=lambda item: (-item[1], item[0]))
+
+    @property
+    def clips(self) -> int:
+        return sum(day.clips for day in self.days)
+
+    @property
+    def clip_seconds(self) -> float:
+        return sum(day.clip_seconds for day in self.days)
 
     @property
     def series_names(self) -> list[str]:
@@ -68,21 +88,21 @@ def _bounds(day: date) -> tuple[datetime, datetime]:
 async def _live_day(db: Database, day: date) -> tuple[DayUsage, list[float]]:
     """One day counted from the jobs table, and its done jobs' end-to-end seconds."""
     start, end = _bounds(day)
-    statement = select(
-        Job.channel, Job.operation, Job.filter_name, Job.status, Job.total_seconds
-    ).where(
-        Job.created_at >= start,
-        Job.created_at < end,
-        Job.status.in_((JobStatus.DONE, JobStatus.FAILED)),
-    )
     usage = DayUsage(day)
     seconds: list[float] = []
     async with db.sessions() as session:
-        for channel, operation, filter_name, status, total in (
-            await session.execute(statement)
-        ).all():
+        rows = (await session.execute(finished_jobs(start, end))).all()
+        for channel, operation, filter_name, status, total, clip, footage in rows:
             done = status == JobStatus.DONE
-            usage.add(channel, operation, filter_name or "", int(done), int(not done))
+            usage.add(
+                channel,
+                operation,
+                filter_name or "",
+                int(done),
+                int(not done),
+                int(bool(clip)),
+                float(footage or 0.0) if clip and done else 0.0,
+            )
             if done and total is not None:
                 seconds.append(float(total))
     usage.p50_seconds = percentile(seconds, 0.5)
@@ -145,12 +165,22 @@ async def usage_report(db: Database, first_day: date, today: date) -> UsageRepor
                 UsageDay.filter_name,
                 func.sum(UsageDay.succeeded),
                 func.sum(UsageDay.failed),
+                func.sum(UsageDay.clips),
+                func.sum(UsageDay.clip_seconds),
             )
             .where(UsageDay.day >= first_day, UsageDay.day < today)
             .group_by(UsageDay.day, UsageDay.channel, UsageDay.operation, UsageDay.filter_name)
         )
-        for day, channel, operation, filter_name, succeeded, failed in rows.all():
-            days[day].add(channel, operation, filter_name, int(succeeded), int(failed))
+        for day, channel, operation, filter_name, succeeded, failed, clips, footage in rows.all():
+            days[day].add(
+                channel,
+                operation,
+                filter_name,
+                int(succeeded),
+                int(failed),
+                int(clips or 0),
+                float(footage or 0.0),
+            )
         latencies = await session.scalars(
             select(LatencyDay).where(LatencyDay.day >= first_day, LatencyDay.day < today)
         )

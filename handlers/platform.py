@@ -4,6 +4,13 @@ Core code (the worker, the app) talks to channels only through `Platform`; it ne
 channel module. A channel receives its platform's events on its own routes (verify, parse,
 enqueue, answer 200 at once), and the job runner calls it back to fetch the input photo and to
 send the result or the one error message.
+
+Clips (videos and GIFs): a channel marks a job as one at intake (`NewJob.input_kind`, "video"
+or "gif", from the platform's metadata or by sniffing), and checks what it can there (its
+file size and duration against `services.video_limits`). The runner then asks the channel for
+the clip as a file (`fetch_clip`), tells it the progress (`report_progress`), fits the result
+under the channel's upload limit (`clip_upload_limit`) and sends it once as a `Reply` whose
+`clip` is set (its `image` is then a JPEG poster frame of the result).
 """
 
 from __future__ import annotations
@@ -11,11 +18,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Literal, Protocol
 
 from aiohttp import web
 
 from db.models import Job
+from inference.video import VideoProgress
+
+__all__ = [
+    "ClipReply",
+    "PeriodicTask",
+    "Platform",
+    "Reply",
+    "VideoProgress",
+    "describe",
+]
 
 
 @dataclass(frozen=True)
@@ -28,12 +46,31 @@ class PeriodicTask:
 
 
 @dataclass(frozen=True)
-class Reply:
-    """A finished picture, ready for a channel to send."""
+class ClipReply:
+    """A finished video or GIF. The file at `path` is complete and stays in the media store:
+    read it (stream it for an upload), never change or move it."""
 
-    image: bytes  # JPEG
-    media_key: str
-    width: int
+    kind: Literal["mp4", "gif"]  # an MP4 (H.264, yuv420p, sound kept) or a GIF
+    path: Path
+    mime_type: str  # "video/mp4" or "image/gif"
+    size_bytes: int  # within the channel's `clip_upload_limit`
+    duration: float  # seconds
+    fps: float
+    frames: int
+    has_audio: bool
+    scaled_down: bool  # the frames were larger than MAX_VIDEO_PIXELS: say so
+    source_width: int  # the original's size as shown (before any scaling down)
+    source_height: int
+    reencoded_for_size: bool = False  # a lower bitrate (or, for a GIF, size) to fit the limit
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A finished picture or clip, ready for a channel to send."""
+
+    image: bytes  # JPEG: the picture, or for a clip a poster frame of the result
+    media_key: str  # the result's media key (the picture, or the clip file)
+    width: int  # the result's size (a clip's frames, as shown)
     height: int
     operation: str
     filter_name: str | None
@@ -41,6 +78,7 @@ class Reply:
     had_colour: bool
     seconds: float
     result_id: str  # the result's public id (gallery / share buttons)
+    clip: ClipReply | None = None  # set when the result is a video or GIF
 
 
 class Platform(Protocol):
@@ -67,6 +105,30 @@ class Platform(Protocol):
         transient one)."""
         ...
 
+    async def fetch_clip(self, job: Job, target: Path, max_bytes: int) -> None:
+        """Write a clip job's video or GIF to `target` (a file in a scratch folder the runner
+        owns and removes), streaming it, reading at most `max_bytes` (MAX_VIDEO_BYTES): over
+        that, raise a `VideoError` (`handlers.clips.save_capped` does all of this for an HTTP
+        download). UserError for a permanent problem, RetryLater for a transient one. Called
+        only while the job's original is not in the media store (`job.input_media`); a
+        channel that stores originals at intake may instead wait for that file to land and
+        write nothing (the web channel does)."""
+        ...
+
+    def clip_upload_limit(self, job: Job) -> int | None:
+        """The largest clip, in bytes, this channel can send in reply to `job` (a result
+        over it is re-encoded at a lower bitrate to fit); None: no limit."""
+        ...
+
+    async def report_progress(self, job: Job, progress: VideoProgress) -> None:
+        """A clip job's progress, at most about once a second and once at 100 % (it is
+        already stored on the job for status polls). A channel may show it (throttled as its
+        platform needs, e.g. one message edited every few seconds; keep its id in
+        `job.progress_message_id` via `db.jobs.update_job_fields` so a restarted attempt
+        edits the same message) and then replace it by the result or the error. It must not
+        raise for a failed progress update (log it): the clip goes on."""
+        ...
+
     async def send_result(self, job: Job, reply: Reply) -> str | None:
         """Send the result; returns the platform's message id (None when nothing is sent)."""
         ...
@@ -85,7 +147,8 @@ class Platform(Protocol):
 
 
 def describe(reply: Reply) -> str:
-    """A short caption: what was done, which filter, seconds taken, AI-colour notice."""
+    """A short caption: what was done, which filter, seconds taken, AI-colour notice (and
+    for a clip, that it was scaled down when it was)."""
     parts: list[str] = []
     if reply.operation == "filter" and reply.filter_name:
         parts.append(
@@ -98,5 +161,12 @@ def describe(reply: Reply) -> str:
     if reply.colourised:
         text += " · colours are AI-generated"
         if reply.had_colour and reply.operation == "colorize":
-            text += " (your photo had colour, so I turned it grey first)"
+            what = "photo" if reply.clip is None else "video"
+            text += f" (your {what} had colour, so I turned it grey first)"
+    clip = reply.clip
+    if clip is not None and clip.scaled_down:
+        text += (
+            f" · scaled down from {clip.source_width}x{clip.source_height} "
+            f"to {reply.width}x{reply.height}"
+        )
     return text

@@ -37,13 +37,31 @@ def lower_thread_priority(niceness: int = NICENESS) -> None:
         log.debug("could not lower the compute thread's priority: %s", exc)
 
 
+def idle_thread_priority() -> None:
+    """Let this thread run only on CPU time nothing else wants (Linux SCHED_IDLE), below even
+    the photo work's niceness: a long clip's decoding, optical flow and encoding (and the
+    threads its codecs start from here, which inherit it) give way to photos. Elsewhere, or
+    when not permitted: the compute pool's usual low priority."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: this thread, on Linux
+    except (OSError, AttributeError) as exc:
+        log.debug("could not make the thread SCHED_IDLE (%s); lowering its priority", exc)
+        lower_thread_priority()
+
+
 class ComputePool:
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(
+        self,
+        threads: int = 0,
+        *,
+        initializer: Callable[[], None] = lower_thread_priority,
+        name: str = "compute",
+    ) -> None:
         self.threads = threads or os.cpu_count() or 2
         self._executor = ThreadPoolExecutor(
             max_workers=self.threads,
-            thread_name_prefix="compute",
-            initializer=lower_thread_priority,
+            thread_name_prefix=name,
+            initializer=initializer,
         )
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

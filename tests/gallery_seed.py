@@ -137,8 +137,11 @@ async def seed_job(
     filter_name: str | None = "Lo-Fi",
     failed: bool = False,
     seconds: float = 2.0,
+    input_kind: str = "photo",
+    footage: float | None = None,
 ) -> int:
-    """One finished job (no result), for the stats."""
+    """One finished job, for the stats: no result, unless it is a clip that is done with
+    `footage` seconds (its result row says how long it is)."""
     async with db.sessions.begin() as session:
         job = Job(
             public_id=secrets.token_hex(8),
@@ -147,12 +150,31 @@ async def seed_job(
             operation=operation,
             filter_name=filter_name if operation == "filter" else None,
             status=JobStatus.FAILED if failed else JobStatus.DONE,
+            input_kind=input_kind,
             created_at=created_at,
             finished_at=created_at + timedelta(seconds=seconds),
             total_seconds=None if failed else seconds,
         )
         session.add(job)
         await session.flush()
+        if footage is not None and not failed:
+            session.add(
+                Result(
+                    public_id=secrets.token_hex(8),
+                    job_id=job.id,
+                    channel=channel,
+                    operation=operation,
+                    filter_name=job.filter_name,
+                    media=f"{secrets.token_hex(32)}.mp4",
+                    width=64,
+                    height=48,
+                    bytes=1000,
+                    media_kind=input_kind,
+                    mime_type="image/gif" if input_kind == "gif" else "video/mp4",
+                    duration_seconds=footage,
+                    created_at=created_at,
+                )
+            )
         return job.id
 
 

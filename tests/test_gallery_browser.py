@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,9 +44,9 @@ class Site:
     services: Services
 
 
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    """The real service (web + worker) on a free port of 127.0.0.1, with a filled gallery."""
+@asynccontextmanager
+async def serving(tmp_path: Path) -> AsyncIterator[Site]:
+    """The real service (web + worker) on a free port of 127.0.0.1, its gallery empty."""
     settings = Settings.from_env(
         {
             "COLORBOT_DATA_DIR": str(tmp_path),
@@ -62,12 +63,18 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
-        url = f"http://{host}:{port}"
-        await fill_gallery(url, services)
-        yield Site(url, services)
+        yield Site(f"http://{host}:{port}", services)
     finally:
         await runner.cleanup()
         await close_services(services)
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    """The real service, with a filled gallery."""
+    async with serving(tmp_path) as running:
+        await fill_gallery(running.url, running.services)
+        yield running
 
 
 async def share_through_the_api(url: str, photo: Path, filter_name: str) -> None:

@@ -139,7 +139,7 @@ async def test_bad_upload_shows_the_servers_message(chromium: Path, base_url: st
             await page.goto(base_url + "/")
             await page.locator("#submit").click()
             error = page.locator("#form-error")
-            await expect(error).to_have_text("Please choose a photo first.")
+            await expect(error).to_have_text("Please choose a photo or a video first.")
             notes = FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"hi " * 50)
             await page.set_input_files("#image", files=notes)
             await page.locator("#submit").click()

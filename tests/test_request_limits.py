@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from bot.guards import SMALL_BODY_BYTES, WEBHOOK_BODY_BYTES
+from bot.guards import SMALL_BODY_BYTES, WEBHOOK_BODY_BYTES, body_limits
+from bot.services import SERVICES
 from tests.conftest import AppClient, MakeApp
 from tests.fake_telegram import FakeTelegram
 from tests.fake_x import FakeX
@@ -163,8 +164,11 @@ async def test_every_route_refuses_a_body_over_its_limit(make_app: MakeApp, fake
         form.add_field(f"field{n}", "v")
     crowded = await client.post("/api/v1/jobs", data=form)
     assert crowded.status == 400 and "too many fields" in (await crowded.json())["error"]
-    declared = await send_slowly(client, upload_head(client, 30_000_000), [], every_s=0.1)
+    # Over the upload's limit (the larger of MAX_IMAGE_BYTES and MAX_VIDEO_BYTES, and a form).
+    over = body_limits(client.app[SERVICES].settings)["/api/v1/jobs"] + 1_000_000
+    declared = await send_slowly(client, upload_head(client, over), [], every_s=0.1)
     assert status_of(declared) == 413 and declared.closed  # refused before reading any of it
+    assert b"1.0 MB over the 50 MB limit" in declared.answer
     assert (await client.get("/healthz")).status == 200
 
 

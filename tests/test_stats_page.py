@@ -125,3 +125,38 @@ async def test_every_period_renders(make_app: MakeApp, days: int) -> None:
     html = await (await app.client.get(f"/stats?days={days}")).text()
     assert f'aria-current="page">{days} days</a>' in html
     assert "No finished jobs in this period yet." in html  # nothing yet: said, not drawn
+
+
+async def test_video_jobs_and_their_seconds_of_footage_are_counted(
+    make_app: MakeApp, database: Database
+) -> None:
+    """Rolled up for past days and live for today (SQLite and PostgreSQL), on the page and in
+    /stats.json; a failed clip counts as a clip job but adds no footage."""
+    today = utcnow().date()
+    before = today - timedelta(days=3)
+    await seed_job(database, created_at=at(before), input_kind="video", footage=42.5)
+    await seed_job(database, created_at=at(before), input_kind="gif", footage=3.0)
+    await seed_job(database, created_at=at(before), input_kind="video", failed=True)
+    await seed_job(database, created_at=at(before))  # a photo
+    await seed_job(database, created_at=at(today, -12), input_kind="video", footage=60.0)
+    await roll_up_day(database, before)
+    report = await usage_report(database, today - timedelta(days=6), today)
+    past = report.days[-4]
+    assert (past.jobs, past.clips, past.clip_seconds) == (4, 3, 45.5)
+    assert (report.days[-1].clips, report.days[-1].clip_seconds) == (1, 60.0)
+    assert (report.clips, report.clip_seconds) == (4, 105.5)
+
+    app = await make_app(channels=["web"], run_worker=False, intake=False)
+    db = app.services.db
+    await seed_job(db, created_at=at(before), input_kind="video", footage=90.0)
+    await seed_job(db, created_at=at(today, -12), input_kind="gif", footage=2.0)
+    await seed_job(db, created_at=at(today, -12))
+    await roll_up_day(db, before)
+    body = await (await app.client.get("/stats.json?days=7")).json()
+    assert body["totals"]["clips"] == 2 and body["totals"]["clip_seconds"] == 92.0
+    assert (body["days"][-1]["clips"], body["days"][-1]["clip_seconds"]) == (1, 2.0)
+    assert (body["days"][-4]["clips"], body["days"][-4]["clip_seconds"]) == (1, 90.0)
+    html = await (await app.client.get("/stats?days=7")).text()
+    tile = html[html.index('id="clips-tile"') :].split("</li>")[0]
+    assert ">2</span>" in tile and "videos and GIFs, 1 min 32 s of footage" in tile
+    assert "<td>1 (1 min 30 s)</td>" in html

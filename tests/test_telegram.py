@@ -127,7 +127,7 @@ async def test_filter_as_a_reply_to_a_photo_and_with_the_bot_name(
 
     await fake.wait_for(lambda: len(filtered_photos()) >= 2)
     filtered = filtered_photos()
-    # Two workers run the two jobs at once: either may be sent first.
+    # Two jobs on two worker loops: either may be answered first.
     assert sorted(c.params["caption"].split(" · ")[0] for c in filtered) == ["Clarendon", "Lo-Fi"]
     for call in filtered:
         assert picture_size(call) == (120, 90)

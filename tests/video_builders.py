@@ -74,13 +74,16 @@ def write_video(
     faststart: bool = True,
     gop: int = 5,
     codec: str = "libx264",
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Encode BGR frames as H.264 (MP4 or any container); `pts` in `time_base` units gives a
-    variable frame rate; `audio` adds a tone of the clip's length."""
+    variable frame rate; `audio` adds a tone of the clip's length; `metadata` are container
+    tags (e.g. a phone's "location")."""
     frames = list(frames)
     height, width = frames[0].shape[:2]
     options = {"movflags": "+faststart"} if faststart and path.suffix == ".mp4" else {}
     with av.open(str(path), "w", format=container_format, options=options) as out:
+        out.metadata.update(metadata or {})
         options = {"g": str(gop), "bf": "0"} if codec == "libx264" else {"g": str(gop)}
         stream = out.add_stream(codec, rate=fps, options=options)
         assert isinstance(stream, av.video.stream.VideoStream)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.services import video_limits
 from bot.settings import Settings
 from core.errors import UserError
 from inference.colorize import Colorizer
 from inference.filters import FilterBank
 from inference.pipeline import COLORIZE
-from inference.video import ClipRun, MediaKind, VideoLimits, probe_media, sniff_file
+from inference.video import ClipRun, MediaKind, probe_media, sniff_file
 from inference.video.writers import OutputKind
 
 CLIP_SUFFIXES = {".gif": "gif", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4"}
@@ -32,14 +33,6 @@ def is_clip(path: Path, output: Path) -> bool:
     if kind in ("gif", "video", "audio"):
         return True
     return kind is None and output.suffix.lower() in CLIP_SUFFIXES
-
-
-def video_limits(settings: Settings) -> VideoLimits:
-    return VideoLimits(
-        max_seconds=settings.max_video_seconds,
-        max_pixels=settings.max_video_pixels,
-        max_bytes=settings.max_video_bytes,
-    )
 
 
 def process_clip(

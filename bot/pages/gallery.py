@@ -116,13 +116,24 @@ def card(item: GalleryItem, voted: bool) -> dict[str, Any]:
             "width": 800 if paired else 400,
             "height": 400,
         }
+    what = {"video": "video", "gif": "GIF"}.get(item.media_kind, "photo")
+    clip = None
+    if item.media_kind != "photo":
+        clip = {
+            "kind": item.media_kind,
+            "type": item.mime_type,
+            "poster": f"/media/{item.poster}" if item.poster else None,
+            "length": f"{item.duration_seconds:.0f} s" if item.duration_seconds else None,
+        }
     return {
         "id": item.public_id,
         "url": f"/gallery/{item.public_id}",
         "title": title,
-        "alt": f"A photo with the {title} filter"
+        "what": what,
+        "alt": f"A {what} with the {title} filter"
         if title != "Colourised"
-        else "A colourised photo",
+        else f"A colourised {what}",
+        "clip": clip,
         "is_filter": item.operation == "filter",
         "channel": CHANNELS.get(item.channel, item.channel),
         "author": author,

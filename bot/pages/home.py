@@ -56,6 +56,9 @@ async def home(request: web.Request) -> web.Response:
         can_colorize=services.pipeline.can_colorize,
         max_bytes=services.settings.max_image_bytes,
         max_mb=services.settings.max_image_bytes / 1e6,
+        max_video_bytes=services.settings.max_video_bytes,
+        max_video_mb=services.settings.max_video_bytes / 1e6,
+        max_video_seconds=services.settings.max_video_seconds,
     )
 
 

@@ -1,7 +1,7 @@
 """`GET /stats` (charts drawn as inline SVG by `bot.pages.charts`) and `GET /stats.json` (the same
 numbers). Per day: jobs by channel and operation, successes and failures, p50/p95 end-to-end
-seconds; over the period: the most used filters, and the top of the gallery (never hidden
-items, no personal data)."""
+seconds, videos and GIFs and their seconds of footage; over the period: the most used
+filters, and the top of the gallery (never hidden items, no personal data)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,18 @@ def seconds_label(value: float) -> str:
     return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
 
 
+def footage_label(seconds: float) -> str:
+    """Seconds of footage: "42 s", "12 min 5 s", "3 h 20 min"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
 def build_charts(report: UsageReport) -> dict[str, Any]:
     labels = [day_label(day.day) for day in report.days]
     names = report.series_names
@@ -109,6 +121,7 @@ async def stats_page(request: web.Request) -> web.Response:
         day_label=day_label,
         series_label=series_label,
         seconds_label=seconds_label,
+        footage_label=footage_label,
         jobs=jobs,
         success_rate=(succeeded / jobs) if jobs else None,
         today=report.days[-1],
@@ -132,6 +145,8 @@ async def stats_json(request: web.Request) -> web.Response:
                 "by_channel_operation": dict(sorted(day.by_channel_operation.items())),
                 "p50_seconds": day.p50_seconds,
                 "p95_seconds": day.p95_seconds,
+                "clips": day.clips,
+                "clip_seconds": round(day.clip_seconds, 3),
             }
             for day in report.days
         ],
@@ -139,6 +154,8 @@ async def stats_json(request: web.Request) -> web.Response:
             "jobs": sum(day.jobs for day in report.days),
             "succeeded": sum(day.succeeded for day in report.days),
             "failed": sum(day.failed for day in report.days),
+            "clips": report.clips,
+            "clip_seconds": round(report.clip_seconds, 3),
         },
         "top_filters": [
             {"filter": name, "jobs": jobs} for name, jobs in report.top_filters[:TOP_FILTERS]

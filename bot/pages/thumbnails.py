@@ -5,7 +5,9 @@ crop of THUMB_SIDE px (only [after] when the original is gone), as WebP with a J
 a gallery card shows one half and its toggle shifts to the other, one request per card. With
 it comes `before_display`, the original re-encoded at most DISPLAY_SIDE px for the item page:
 uploads can carry EXIF (GPS position, camera serial), and the gallery never serves the
-uploaded file itself. The result (after) is the pipeline's own JPEG, with no metadata.
+uploaded file itself. The result (after) is the pipeline's own JPEG, with no metadata. A
+video's or GIF's halves are poster frames and its `before_display` a plain copy of the
+original clip (`bot.pages.clip_thumbnails`).
 
 Pages never wait for these: a card without a thumbnail shows the result image itself and
 asks the `ThumbnailMaker` for one (made in the background on a thread, one at a time), and
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from bot.pages.clip_thumbnails import clip_pictures
 from bot.services import Services
 from db.media import media_in_use
 from db.thumbnails import (
@@ -32,6 +35,7 @@ from db.thumbnails import (
 )
 from inference.encoding import encode_jpeg, encode_webp, fit_within
 from inference.images import ImageError, ImageLimits, decode_image
+from inference.video import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -132,22 +136,31 @@ class ThumbnailMaker:
                 log.warning("result %s: no thumbnail, its picture is missing", source.id)
                 self._given_up.add(source.id)
                 return False
-            after = await asyncio.to_thread(media.read, source.media)
-            before = None
-            if source.input_media and media.exists(source.input_media):
-                before = await asyncio.to_thread(media.read, source.input_media)
+            clip_display: str | None = None
             try:
+                if source.media_kind == "photo":
+                    after = await asyncio.to_thread(media.read, source.media)
+                    before = None
+                    if source.input_media and media.exists(source.input_media):
+                        before = await asyncio.to_thread(media.read, source.input_media)
+                else:  # a clip: posters for the thumbnail, a plain copy of the original
+                    pictures = await clip_pictures(services, source)
+                    after, before, clip_display = (
+                        pictures.after,
+                        pictures.before,
+                        pictures.before_clip,
+                    )
                 made = await asyncio.to_thread(
                     make_thumbnails, after, before, services.image_limits
                 )
-            except ImageError as exc:
+            except (ImageError, VideoError) as exc:
                 log.warning("result %s: no thumbnail: %s", source.id, exc)
                 self._given_up.add(source.id)
                 return False
             webp = await asyncio.to_thread(media.put, made.webp, "webp")
             jpeg = await asyncio.to_thread(media.put, made.jpeg, "jpg")
-            display = None
-            if made.before_display is not None:
+            display = clip_display
+            if made.before_display is not None and source.media_kind == "photo":
                 display = await asyncio.to_thread(media.put, made.before_display, "jpg")
         stored = await set_thumbnails(
             services.db, source.id, webp=webp, jpeg=jpeg, before_display=display

@@ -23,39 +23,30 @@ import hashlib
 import secrets
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from bot.media import MediaStore, image_extension
 from bot.services import Services
 from core.errors import UserError
 from db import jobs as queue
-from db.models import Job, JobStatus, Result, utcnow
+from db.models import InputKind, Job, JobStatus, Result, utcnow
 from db.results import get_result_for_job
-from handlers.platform import PeriodicTask, Reply
+from handlers.platform import PeriodicTask, Reply, VideoProgress
 from handlers.web import openapi
+from handlers.web.media import TOO_BIG, accept_media, job_progress, store_media
+from handlers.web.uploads import Upload, UploadTooLargeError, read_upload
 from inference.filters import resolve_filter_name
-from inference.images import ImageError, probe_image
+from inference.images import ImageError
 from inference.pipeline import COLORIZE, FILTER
+from inference.video import VideoError
 
 CHANNEL = "web"
-_TEXT_FIELD_LIMIT = 1024
-_MAX_FORM_PARTS = 16
 _IDEMPOTENCY_KEY_CHARS = 100
 TOKEN_PURPOSE = "job"
 UPLOAD_LANDING_S = 5.0  # how long after its job is accepted an upload's file may take to land
 KEY_REUSED = "That Idempotency-Key was already used for a different upload; send a new key."
-
-
-class UploadTooLargeError(UserError):
-    kind = "too_large"
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"That file is too large; the limit is {limit / 1e6:.0f} MB.",
-            detail=f"upload over {limit} bytes",
-        )
 
 
 def json_error(status: int, message: str, **headers: str) -> web.Response:
@@ -76,7 +67,9 @@ class WebChannel:
         return [
             web.post("/api/v1/jobs", self.submit_job),
             web.get("/api/v1/jobs/{id}", self.job_status),
-            *openapi.routes(self.services.settings.max_image_bytes),
+            *openapi.routes(
+                self.services.settings.max_image_bytes, self.services.settings.max_video_bytes
+            ),
         ]
 
     async def start(self, *, intake: bool) -> None:
@@ -89,17 +82,33 @@ class WebChannel:
         return nullcontext()  # the page polls for progress
 
     async def fetch_input(self, job: Job) -> bytes:
+        key = await self._landed(job)
+        return await asyncio.to_thread(self.services.media.read, key)
+
+    async def fetch_clip(self, job: Job, target: Path, max_bytes: int) -> None:
+        await self._landed(job)  # the runner then takes the stored original itself
+
+    async def _landed(self, job: Job) -> str:
+        """The upload's media key, once its file is in the store (it is written just after
+        the job is accepted)."""
         key = job.input_media or ""
         media = self.services.media
         landing = job.created_at + timedelta(seconds=UPLOAD_LANDING_S)
-        while not media.exists(key):  # stored just after the job was accepted
+        while not media.exists(key):
             if utcnow() >= landing:
+                what = "video" if job.input_kind in InputKind.CLIPS else "photo"
                 raise UserError(
-                    "Your upload has expired; please upload the photo again.",
+                    f"Your upload has expired; please upload the {what} again.",
                     detail=f"web job {job.id}: input media {key!r} is missing",
                 )
             await asyncio.sleep(0.02)
-        return await asyncio.to_thread(media.read, key)
+        return key
+
+    def clip_upload_limit(self, job: Job) -> int | None:
+        return None  # the page plays the result from this server
+
+    async def report_progress(self, job: Job, progress: VideoProgress) -> None:
+        return None  # stored on the job by the runner; the page polls GET /api/v1/jobs/{id}
 
     async def send_result(self, job: Job, reply: Reply) -> str | None:
         return None  # the page polls GET /api/v1/jobs/{id}
@@ -115,32 +124,42 @@ class WebChannel:
 
     async def submit_job(self, request: web.Request) -> web.Response:
         services = self.services
+        settings = services.settings
         try:
-            form = await read_upload(request, services.settings.max_image_bytes)
+            upload = await read_upload(
+                request,
+                services.media,
+                photo_bytes=settings.max_image_bytes,
+                clip_bytes=settings.max_video_bytes,
+            )
         except UploadTooLargeError as exc:
             return json_error(413, exc.user_message)
         except UserError as exc:
             return json_error(400, exc.user_message)
-        image = form.pop("image", None)
-        if not isinstance(image, bytes) or not image:
+        try:
+            return await self._submit(request, upload)
+        finally:
+            await upload.discard(services.media)
+
+    async def _submit(self, request: web.Request, upload: Upload) -> web.Response:
+        services = self.services
+        if upload.path is None or not upload.size:
             message = (
                 "The uploaded file is empty."
-                if image == b""
-                else ("Please attach a photo in the `image` field.")
+                if upload.path is not None
+                else "Please attach a photo or a video in the `image` field."
             )
             return json_error(400, message)
         try:
             operation, filter_name = parse_operation(
-                form, can_colorize=services.pipeline.can_colorize
+                upload.fields, can_colorize=services.pipeline.can_colorize
             )
-            info = probe_image(image, services.image_limits)
-        except ImageError as exc:
-            status = 413 if exc.reason in ("too_many_bytes", "too_many_pixels") else 400
+            media = await accept_media(services, upload)
+        except (ImageError, VideoError) as exc:
+            status = 413 if exc.reason in TOO_BIG else 400
             return json_error(status, exc.user_message)
         except UserError as exc:
             return json_error(400, exc.user_message)
-        extension = image_extension(info.format)
-        key = MediaStore.key_for(image, extension)  # nothing is stored until accepted
         who = client_id(services, request)
         new = queue.NewJob(
             channel=CHANNEL,
@@ -148,9 +167,10 @@ class WebChannel:
             operation=operation,
             filter_name=filter_name,
             user_external_id=who,
-            source={"media": key},
-            input_media=key,
-            share=str(form.get("share", "")).lower() in ("true", "1", "on", "yes"),
+            source={"media": media.key},
+            input_media=media.key,
+            input_kind=media.kind,
+            share=upload.fields.get("share", "").lower() in ("true", "1", "on", "yes"),
         )
         try:
             enqueued = await services.intake.enqueue(new)
@@ -165,8 +185,8 @@ class WebChannel:
         if not enqueued.created and not same_upload(job, new):
             return json_error(422, KEY_REUSED)
         waiting = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-        if enqueued.created or (waiting and not services.media.exists(key)):
-            await asyncio.to_thread(services.media.put, image, extension)  # accepted: store
+        if enqueued.created or (waiting and not services.media.exists(media.key)):
+            await store_media(services, upload, media)  # accepted: now it is stored
         if enqueued.created:
             services.metrics.enqueued.labels(CHANNEL).inc()
         status_url = f"/api/v1/jobs/{job.public_id}"
@@ -191,6 +211,10 @@ class WebChannel:
         result_url = None
         if result is not None and (public or owner):
             result_url = links.public(result.media) if public else links.private(result.media)
+        shown = result is not None and result_url is not None
+        poster_url = None
+        if shown and result is not None and result.poster is not None:
+            poster_url = links.public(result.poster) if public else links.private(result.poster)
         body: dict[str, Any] = {
             "id": job.public_id,
             "status": job.status,
@@ -201,6 +225,11 @@ class WebChannel:
             "filter": job.filter_name,
             "input_url": links.private(job.input_media) if owner and job.input_media else None,
             "gallery_url": f"/gallery/{result.public_id}" if result and public else None,
+            "input_kind": job.input_kind,
+            "progress": job_progress(job),
+            "result_type": result.mime_type if shown and result is not None else None,
+            "poster_url": poster_url,
+            "duration": result.duration_seconds if shown and result is not None else None,
         }
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -210,7 +239,7 @@ class WebChannel:
         return await get_result_for_job(self.services.db, job.id)
 
 
-def parse_operation(form: dict[str, str | bytes], *, can_colorize: bool) -> tuple[str, str | None]:
+def parse_operation(form: dict[str, str], *, can_colorize: bool) -> tuple[str, str | None]:
     """-> (operation, canonical filter name); raises UserError with a friendly message."""
     name = str(form.get("filter", "") or "").strip()
     operation = str(form.get("operation", "") or "").strip().lower()
@@ -227,39 +256,6 @@ def parse_operation(form: dict[str, str | bytes], *, can_colorize: bool) -> tupl
             raise UserError("Colourising isn't available right now, sorry; the filters work.")
         return COLORIZE, None
     raise UserError("`operation` must be `colorize` or `filter`.")
-
-
-async def read_upload(request: web.Request, max_bytes: int) -> dict[str, str | bytes]:
-    """Read a multipart form, stopping as soon as the image exceeds `max_bytes`."""
-    if not request.content_type.startswith("multipart/"):
-        raise UserError("Send the photo as multipart/form-data with an `image` field.")
-    reader = await request.multipart()
-    fields: dict[str, str | bytes] = {}
-    parts = 0
-    while (part := await reader.next()) is not None:
-        parts += 1
-        if parts > _MAX_FORM_PARTS:
-            raise UserError(f"That form has too many fields (at most {_MAX_FORM_PARTS}).")
-        if not isinstance(part, BodyPartReader) or part.name is None:
-            continue
-        if part.name == "image":
-            fields["image"] = await _read_capped(part, max_bytes)
-        else:
-            fields[part.name] = (await _read_capped(part, _TEXT_FIELD_LIMIT)).decode(
-                "utf-8", "replace"
-            )
-    return fields
-
-
-async def _read_capped(part: BodyPartReader, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(256 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise UploadTooLargeError(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def client_id(services: Services, request: web.Request) -> str:

@@ -33,7 +33,7 @@ def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
 
 _MEDIA_URL = {
     "type": "string",
-    "pattern": "^/media/([0-9]+\\.[A-Za-z0-9_-]+/)?[0-9a-f]{64}\\.[a-z]+$",
+    "pattern": "^/media/([0-9]+\\.[A-Za-z0-9_-]+/)?[0-9a-f]{64}\\.[a-z0-9]+$",
     "description": "`/media/<key>` for a picture in the public gallery; otherwise a signed link "
     "that expires after a day, given only to the job's submitter.",
 }
@@ -85,8 +85,9 @@ SCHEMAS: dict[str, Any] = {
             },
             "result_url": {
                 **_nullable(_MEDIA_URL),
-                "description": "Set when done (a JPEG), for the submitter (with the job's "
-                "token) or when the result is in the public gallery.",
+                "description": "Set when done, for the submitter (with the job's token) or "
+                "when the result is in the public gallery: a JPEG for a photo, an MP4 (H.264, "
+                "sound kept) for a video, a GIF for a GIF (`result_type` says which).",
             },
             "error": {
                 **_nullable({"type": "string", "minLength": 1}),
@@ -96,11 +97,53 @@ SCHEMAS: dict[str, Any] = {
             "filter": {**_nullable({"enum": list(FILTER_NAMES)}), "description": "Canonical."},
             "input_url": {
                 **_nullable(_MEDIA_URL),
-                "description": "The uploaded photo, for the submitter (with the job's token) only.",
+                "description": "The uploaded photo or clip, for the submitter (with the job's "
+                "token) only.",
             },
             "gallery_url": {
                 **_nullable({"type": "string", "pattern": "^/gallery/[^/]+$"}),
                 "description": "Set when the result is in the public gallery.",
+            },
+            "input_kind": {
+                "enum": ["photo", "video", "gif"],
+                "description": "What the upload is, decided by its content (a GIF of one "
+                "frame is a photo).",
+            },
+            "progress": {
+                **_nullable({"$ref": "#/components/schemas/Progress"}),
+                "description": "A video's or GIF's progress while it runs (and 1 when done); "
+                "null for a photo and for a clip not started yet.",
+            },
+            "result_type": {
+                **_nullable({"enum": ["image/jpeg", "video/mp4", "image/gif"]}),
+                "description": "The MIME type of `result_url`; null while it is null.",
+            },
+            "poster_url": {
+                **_nullable(_MEDIA_URL),
+                "description": "A clip's result: a JPEG of one of its frames (a poster); null "
+                "for a photo and while `result_url` is null.",
+            },
+            "duration": {
+                **_nullable({"type": "number", "minimum": 0}),
+                "description": "A clip's result: its length in seconds; null for a photo.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "Progress": {
+        "type": "object",
+        "required": ["fraction", "eta_seconds"],
+        "properties": {
+            "fraction": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "The share of the clip's frames done.",
+            },
+            "eta_seconds": {
+                **_nullable({"type": "number", "minimum": 0}),
+                "description": "About how many seconds are left; null until there is a rate "
+                "to tell from.",
             },
         },
         "additionalProperties": False,
@@ -112,7 +155,9 @@ SCHEMAS: dict[str, Any] = {
             "image": {
                 "type": "string",
                 "contentMediaType": "application/octet-stream",
-                "description": "The photo: JPEG, PNG, WebP, BMP, TIFF or GIF (first frame).",
+                "description": "The photo (JPEG, PNG, WebP, BMP, TIFF, or a GIF of one frame) "
+                "or the clip (MP4, MOV, WebM, or an animated GIF), told apart by content. A GIF "
+                "comes back as a GIF, any other clip as an MP4.",
             },
             "operation": {
                 "enum": ["colorize", "filter"],
@@ -133,7 +178,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
+def build_openapi(max_photo_bytes: int, max_clip_bytes: int) -> dict[str, Any]:
     """The document as a dict (JSON-serialisable)."""
     job_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     job_token = {
@@ -150,16 +195,18 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
             "title": "colorbot",
             "version": "1",
             "description": (
-                "Colourise a black-and-white photo or apply one of 40 filters. Upload a photo "
-                "(202 with a status URL), poll the status URL until the job is done or failed, "
-                f"then fetch `result_url`. Uploads up to {max_upload_bytes / 1e6:.0f} MB."
+                "Colourise a black-and-white photo, video or GIF, or apply one of 40 filters. "
+                "Upload it (202 with a status URL), poll the status URL until the job is done "
+                "or failed (a clip reports its `progress`), then fetch `result_url`. Photos up "
+                f"to {max_photo_bytes / 1e6:.0f} MB, videos and GIFs up to "
+                f"{max_clip_bytes / 1e6:.0f} MB."
             ),
         },
         "paths": {
             "/api/v1/jobs": {
                 "post": {
                     "operationId": "createJob",
-                    "summary": "Upload a photo to colourise or filter",
+                    "summary": "Upload a photo, video or GIF to colourise or filter",
                     "parameters": [
                         {
                             "name": "Idempotency-Key",
@@ -177,7 +224,7 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
                         "content": {
                             "multipart/form-data": {
                                 "schema": {"$ref": "#/components/schemas/JobUpload"},
-                                "encoding": {"image": {"contentType": "image/*"}},
+                                "encoding": {"image": {"contentType": "image/*, video/*"}},
                             }
                         },
                     },
@@ -197,13 +244,17 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
                             },
                         },
                         "400": _error(
-                            "No file, an empty file, not an image, an unknown filter (with "
-                            "suggestions), a bad operation, or not multipart/form-data."
+                            "No file, an empty file, not an image or a video (a damaged or "
+                            "cut-off clip, sound alone), an unknown filter (with suggestions), "
+                            "a bad operation, or not multipart/form-data."
                         ),
-                        "413": _error("The file, or the picture it declares, is too large."),
+                        "413": _error(
+                            "Over a limit: the file's bytes, the picture it declares, a clip's "
+                            "length or frames; the message names the limit and by how much."
+                        ),
                         "408": _error("The upload took longer than the server waits."),
                         "422": _error("The Idempotency-Key was used for a different upload."),
-                        "429": _error("Too many photos from you for now.", retry_after=True),
+                        "429": _error("Too many uploads from you for now.", retry_after=True),
                         "503": _error("The queue is full.", retry_after=True),
                         "500": _error("A fault on the server."),
                     },
@@ -255,9 +306,9 @@ def build_openapi(max_upload_bytes: int) -> dict[str, Any]:
     }
 
 
-def routes(max_upload_bytes: int) -> list[web.RouteDef]:
-    """`GET /api/v1/openapi.json`: the document for this service's upload limit."""
-    document = build_openapi(max_upload_bytes)
+def routes(max_photo_bytes: int, max_clip_bytes: int) -> list[web.RouteDef]:
+    """`GET /api/v1/openapi.json`: the document for this service's upload limits."""
+    document = build_openapi(max_photo_bytes, max_clip_bytes)
 
     async def openapi_document(request: web.Request) -> web.Response:
         return web.json_response(document, headers={"Cache-Control": "no-cache"})

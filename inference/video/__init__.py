@@ -7,6 +7,9 @@ shared `ComputePool`; create one `VideoEngine` at start-up and pass it down)::
                          max_bytes), progress_every_s=3.0)
 
     kind = sniff_file(path)            # "photo" | "gif" | "video" | "audio" | None, by content
+    ext = container_extension(head)    # "gif" | "webm" | "mov" | "mp4" | "bin": to store it as
+    bgr = poster_frame(path, limits)   # a telling opening frame (blocking: run on the pool)
+    plain_copy(path, output, limits)   # the original re-encoded as is, without its metadata
     info = await engine.probe(path)    # MediaInfo, or VideoError: the intake-time check
     result = await engine.process(
         source, output, "colorize" | "filter", filter_name,
@@ -41,19 +44,23 @@ duplicate frame skips the model. Filtering filters every frame, colourising a bl
 clip first (the photo rule). `ClipRun` is the same work without asyncio (the CLI, benchmarks).
 
 Modules: sniff (what a file is), limits, errors, probe, reader, audio, writers, flow, temporal,
-frames, clip, budget (fitting a byte budget), results, engine.
+frames, clip, budget (fitting a byte budget), results, engine, poster (a frame for previews),
+copies (the original re-encoded without its metadata).
 """
 
 from inference.video.clip import ClipRun
+from inference.video.copies import plain_copy
 from inference.video.engine import CHUNK_FRAMES, ProgressCallback, VideoEngine, VideoOptions
 from inference.video.errors import VideoError, VideoErrorReason
 from inference.video.limits import VideoLimits
+from inference.video.poster import poster_frame
 from inference.video.probe import MediaInfo, probe_media, sniff_file
 from inference.video.results import VideoProgress, VideoResult
-from inference.video.sniff import MediaKind, sniff_media
+from inference.video.sniff import HEAD_BYTES, MediaKind, container_extension, sniff_media
 
 __all__ = [
     "CHUNK_FRAMES",
+    "HEAD_BYTES",
     "ClipRun",
     "MediaInfo",
     "MediaKind",
@@ -65,6 +72,9 @@ __all__ = [
     "VideoOptions",
     "VideoProgress",
     "VideoResult",
+    "container_extension",
+    "plain_copy",
+    "poster_frame",
     "probe_media",
     "sniff_file",
     "sniff_media",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 
+from inference.video.copies import copy_frames
 from inference.video.errors import VideoError, over_by
 from inference.video.limits import VideoLimits
 from inference.video.probe import probe_media
@@ -121,13 +122,7 @@ def _scaled_gif(result: VideoResult, ratio: float) -> VideoResult:
 
 def _rewrite(reader: ClipReader, writer: Mp4Writer | GifWriter, temp: Path, path: Path) -> None:
     """Every frame of `reader` through `writer` (at `temp`), which then replaces `path`."""
-    try:
-        for frame in reader.frames():
-            writer.write(frame.bgr, frame.pts, frame.duration)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+    copy_frames(reader, writer)
     temp.replace(path)
 
 

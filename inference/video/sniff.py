@@ -123,3 +123,17 @@ def gif_layout(data: bytes, *, stop_after: int | None = None) -> GifLayout:
         else:
             raise ValueError(f"unknown GIF block 0x{block:02x} at byte {pos}")
     return GifLayout(width, height, frames, loop, largest, False, total)
+
+
+def container_extension(head: bytes) -> str:
+    """The file extension a clip is stored under, from its first bytes: "gif", "webm"
+    (Matroska too), "mov" (QuickTime), "mp4" (any other ISO base media file), else "bin"."""
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm"
+    if head[4:8] == b"ftyp":
+        return "mov" if head[8:12] == b"qt  " else "mp4"
+    if head[4:8] in _BARE_QUICKTIME_BOXES:
+        return "mov"
+    return "bin"

@@ -1,6 +1,9 @@
-// The gallery: before/after toggles on the cards, the before/after slider on an item's page,
-// and votes sent with fetch() (the forms still post and come back without JavaScript).
+// The gallery: before/after toggles on the cards, the before/after slider on an item's page
+// (a clip's: the Before / After stage of clips.js), looping muted previews of clips while
+// they are on screen, and votes sent with fetch() (the forms still post and come back
+// without JavaScript).
 
+import { setupClipView } from "./clips.js";
 import { setupCompare } from "./compare.js";
 
 const status = document.getElementById("vote-status");
@@ -15,6 +18,36 @@ function announce(message) {
   }, 4000);
 }
 
+// Clip previews play only while they are on screen (and shown), so a page of them costs
+// only what is seen.
+const onScreen = new Set();
+function playIfShown(video) {
+  if (onScreen.has(video) && getComputedStyle(video).display !== "none") {
+    video.play().catch(() => undefined); // muted: allowed; a refusal leaves the poster
+  } else {
+    video.pause();
+  }
+}
+const watcher = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (entry.isIntersecting) onScreen.add(entry.target);
+    else onScreen.delete(entry.target);
+    playIfShown(entry.target);
+  }
+});
+for (const video of document.querySelectorAll("video[data-preview]")) watcher.observe(video);
+
+function syncClipCard(shot, showBefore) {
+  const shown = shot.querySelector(showBefore ? ".shot-clip-before" : ".shot-clip-after");
+  const other = shot.querySelector(showBefore ? ".shot-clip-after" : ".shot-clip-before");
+  if (!(shown instanceof HTMLVideoElement) || !(other instanceof HTMLVideoElement)) return;
+  if (other.currentTime > 0 && shown.duration) {
+    shown.currentTime = Math.min(other.currentTime, Math.max(0, shown.duration - 0.05));
+  }
+  playIfShown(other);
+  playIfShown(shown);
+}
+
 for (const button of document.querySelectorAll(".shot-toggle")) {
   const shot = button.closest(".shot");
   button.hidden = false;
@@ -22,6 +55,7 @@ for (const button of document.querySelectorAll(".shot-toggle")) {
     const showBefore = button.getAttribute("aria-pressed") !== "true";
     button.setAttribute("aria-pressed", String(showBefore));
     shot.classList.toggle("shows-before", showBefore);
+    if (shot.classList.contains("is-clip")) syncClipCard(shot, showBefore);
   });
 }
 
@@ -61,3 +95,12 @@ for (const form of document.querySelectorAll("form[data-vote]")) {
 const compare = document.getElementById("compare");
 const split = document.getElementById("split");
 if (compare && split) setupCompare(compare, split);
+
+const clipItem = document.querySelector(".item-clip");
+if (clipItem) {
+  const { result, type, before, poster } = clipItem.dataset;
+  setupClipView(clipItem).show(
+    { result_type: type, result_url: result, input_url: before ?? null, poster_url: poster ?? null },
+    null,
+  );
+}

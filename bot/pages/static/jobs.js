@@ -65,8 +65,9 @@ export async function submitJob(form, signal) {
   return response.json();
 }
 
-/** Poll the accepted job until it is done or failed; `onUpdate` sees every status. */
-export async function followJob(accepted, onUpdate, signal) {
+/** Poll the accepted job until it is done or failed; `onUpdate` sees every status. A clip
+ * polls at most `maxDelayMs` apart (its progress moves; a photo's wait is short anyway). */
+export async function followJob(accepted, onUpdate, signal, maxDelayMs = MAX_DELAY_MS) {
   const headers = { Accept: "application/json", Authorization: `Bearer ${accepted.token}` };
   let delay = FIRST_DELAY_MS;
   let failures = 0;
@@ -83,7 +84,7 @@ export async function followJob(accepted, onUpdate, signal) {
       const job = await response.json();
       onUpdate(job);
       if (job.status === "done" || job.status === "failed") return job;
-      delay = Math.min(MAX_DELAY_MS, delay * 1.5);
+      delay = Math.min(maxDelayMs, delay * 1.5);
       continue;
     }
     if (response && response.status >= 400 && response.status < 500 && response.status !== 429) {
