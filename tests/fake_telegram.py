@@ -257,7 +257,11 @@ class FakeTelegram:
             return _error(413, "Request Entity Too Large")
         call = Call(method, encoding, params, pictures, clips=clips)
         self.transcript.append(call)
-        await self._stall(method, after=False)
+        try:
+            await self._stall(method, after=False)
+        except asyncio.CancelledError:
+            call.status = 499  # the caller hung up first: nothing was done
+            raise
         fault = next((f for f in self.faults if f.method == method and f.times > 0), None)
         if fault is not None:
             fault.times -= 1
