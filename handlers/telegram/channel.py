@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from telegram import Bot, BotCommand, File, Update
@@ -281,6 +281,9 @@ class TelegramChannel:
         if not file.file_path:
             raise FileUnavailableError("getFile gave no file_path")
         return file.file_path
+
+    def clip_output_kind(self, job: Job) -> Literal["mp4", "gif"] | None:
+        return None  # Telegram shows MP4 animations natively: a GIF in, a GIF out, else MP4
 
     def clip_upload_limit(self, job: Job) -> int | None:
         return UPLOAD_LIMIT  # a bot's sendVideo / sendAnimation / sendVideoNote

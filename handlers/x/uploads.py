@@ -35,6 +35,7 @@ from handlers.x.api import XApi
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 4 * 1024 * 1024
+APPEND_TIMEOUT_S = 120.0  # 4 MB on a slow uplink
 MAX_CHECK_AFTER_S = 60.0
 PROCESSING_WAIT_S = 600.0  # then the job is tried again later (X may be backed up)
 
@@ -81,7 +82,7 @@ async def upload_clip(
     category: str,
     sleep: Sleep = asyncio.sleep,
     processing_wait_s: float = PROCESSING_WAIT_S,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
 ) -> str:
     """Upload the file at `path` and wait until X has processed it; its media id. Raises
     `MediaProcessingFailedError` when processing fails, `XRequestError` when X refuses a
@@ -94,11 +95,15 @@ async def upload_clip(
     )
     media_id = str(_data(started)["id"])
     segments = 0
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     file = await asyncio.to_thread(path.open, "rb")
     with file:
         while chunk := await asyncio.to_thread(file.read, chunk_bytes):
             await api.request(
-                "POST", f"/2/media/upload/{media_id}/append", form=_chunk_form(segments, chunk)
+                "POST",
+                f"/2/media/upload/{media_id}/append",
+                form=_chunk_form(segments, chunk),
+                timeout_s=APPEND_TIMEOUT_S,
             )
             segments += 1
     finished = await api.request("POST", f"/2/media/upload/{media_id}/finalize")
