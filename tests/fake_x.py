@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -273,6 +274,25 @@ class FakeX:
 
     def replies_to(self, post_id: str) -> list[dict[str, Any]]:
         return [p for p in self.created if p["reply"]["in_reply_to_tweet_id"] == post_id]
+
+    def format_transcript(self) -> str:
+        """The exchanges, one line each (uploaded media as the fake decoded them)."""
+        lines = []
+        start = self.transcript[0].at if self.transcript else 0.0
+        for exchange in self.transcript:
+            query = "&".join(f"{k}={v}" for k, v in exchange.query.items())
+            target = exchange.path + (f"?{query}" if query else "")
+            body = "" if exchange.body is None else f" {_short(exchange.body)}"
+            answer = f" -> {_short(exchange.response)}" if exchange.response else ""
+            when = f"+{exchange.at - start:5.2f} s"
+            lines.append(
+                f"{when} bot -> {exchange.method} {target}{body}  [{exchange.status}]{answer}"
+            )
+        for media_id, upload in self.uploads.items():
+            clip = upload.get("clip")
+            if clip is not None:
+                lines.append(f"  (upload {media_id}: {upload['category']}, {clip.describe()})")
+        return "\n".join(lines)
 
     def requests(self, method: str, path_prefix: str) -> list[Exchange]:
         return [e for e in self.transcript if e.method == method and e.path.startswith(path_prefix)]
@@ -677,3 +697,8 @@ def _refusal(category: str, clip: UploadedClip) -> str | None:
     if category in VIDEO_CATEGORIES and clip.duration > VIDEO_SECONDS_LIMIT:
         return f"Duration too long: {clip.duration:.1f} s"
     return None
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

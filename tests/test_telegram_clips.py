@@ -317,3 +317,24 @@ async def test_the_result_is_fitted_under_the_bots_upload_limit(
     assert video.size <= limit and (video.codec, video.frames) == ("h264", 20)
     result = await get_result_for_job(app.db, job.id)
     assert result is not None and result.bytes == video.size
+
+
+async def test_a_video_that_is_not_one_or_bigger_than_it_said_gets_one_message(
+    make_app: MakeApp, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    app = await start_app(make_app, fake, MAX_VIDEO_BYTES="50000")
+    text = b"this is not a video at all, just words\n" * 20
+    fake_video = fake.updates.document(ALICE, text, file_name="clip.mp4", mime_type="video/mp4")
+    clip = grey_video(tmp_path / "in.mp4", frames=40, size=(160, 96), audio=True)
+    assert clip.stat().st_size > 50_000
+    understated = fake.updates.video(BOB, clip.read_bytes(), reported_size=20_000)
+    for update in (fake_video, understated):
+        assert await deliver(app, fake, update) == 200
+    jobs = await wait_for_jobs(app.db, 2, timeout=120)
+    assert [(j.status, j.error_kind) for j in jobs] == [("failed", "bad_video")] * 2
+    await asyncio.sleep(0.3)
+    answers = {c.params["chat_id"]: c.params["text"] for c in fake.sent("sendMessage")}
+    assert len(fake.sent("sendMessage")) == 2 and fake.clip_replies() == []
+    assert "MP4, MOV, WebM or GIF" in answers[ALICE]
+    assert "too big (0.08 MB, 0.03 MB over the 0.05 MB limit)" in answers[BOB]
+    assert leftovers(app.services.media) == []

@@ -185,14 +185,15 @@ class XChannel:
 
     async def send_result(self, job: Job, reply: Reply) -> str | None:
         is_dm = job.source.get("kind") == DM
-        # "seconds taken" as the person sees it: from the mention or DM to this reply.
-        caption = describe(replace(reply, seconds=(utcnow() - job.created_at).total_seconds()))
         try:
             if reply.clip is not None:  # a failed processing raises its UserError: not posted
                 media_id = await self.clips.upload(job, reply.clip)
             else:
                 media_id = await self._upload_photo(reply.image, is_dm)
             await self._describe_media(job, media_id, reply)
+            # "seconds taken" as the person sees it: from the mention or DM to this reply.
+            taken = (utcnow() - job.created_at).total_seconds()
+            caption = describe(replace(reply, seconds=taken))
             if is_dm:
                 sent = await self.api.send_dm(
                     job.reply_to["participant_id"], caption, media_id=media_id
