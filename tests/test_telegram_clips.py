@@ -338,3 +338,34 @@ async def test_a_video_that_is_not_one_or_bigger_than_it_said_gets_one_message(
     assert "MP4, MOV, WebM or GIF" in answers[ALICE]
     assert "too big (0.08 MB, 0.03 MB over the 0.05 MB limit)" in answers[BOB]
     assert leftovers(app.services.media) == []
+
+
+async def test_try_another_filter_on_a_video_reuses_the_stored_clip(
+    make_app: MakeApp, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    app = await start_app(make_app, fake)
+    clip = grey_video(tmp_path / "in.mp4", frames=10, size=(64, 48), audio=True)
+    update = fake.updates.video(ALICE, clip.read_bytes(), caption="Lo-fi")
+    await deliver(app, fake, update)
+    await wait_for_jobs(app.db, 1, timeout=120)
+    [first] = fake.clip_replies()
+    another = next(data for text, data in buttons_of(first) if text == "Try another filter")
+    message = fake.messages[first.result["message_id"]]
+    await deliver(app, fake, fake.updates.press(ALICE, message, another or ""))
+    await fake.wait_for(
+        lambda: any(c.params["text"] == "Pick a filter:" for c in fake.sent("sendMessage"))
+    )
+    [picker] = [c for c in fake.sent("sendMessage") if c.params["text"] == "Pick a filter:"]
+    moon = next(data for text, data in buttons_of(picker) if text == "Moon")
+    picked = fake.messages[picker.result["message_id"]]
+    await deliver(app, fake, fake.updates.press(ALICE, picked, moon or ""))
+    first_job, second_job = await wait_for_jobs(app.db, 2, timeout=120)
+    assert second_job.status == JobStatus.DONE, second_job.error_message
+    assert (second_job.input_kind, second_job.filter_name) == (InputKind.VIDEO, "Moon")
+    assert second_job.input_media == first_job.input_media  # no second download
+    assert len(fake.calls("getFile")) == 1
+    again = fake.clip_replies()[1]
+    assert again.method == "sendVideo" and again.params["caption"].startswith(
+        "Colourised, then Moon"
+    )
+    assert again.clip("video").frames == 10 and again.clip("video").audio_codec == "aac"
