@@ -104,13 +104,15 @@ async def _run(
 ) -> None:
     report = progress_reporter(services, channel, job, worker_id)
     await report(VideoProgress(0.0, None, 0, info.frames))
-    output = scratch / ("result.gif" if info.kind == InputKind.GIF else "result.mp4")
+    wanted = channel.clip_output_kind(job)
+    output_kind = wanted or ("gif" if info.kind == InputKind.GIF else "mp4")
+    output = scratch / f"result.{output_kind}"
     result = await services.video.process(
         source,
         output,
         job.operation,
         job.filter_name,
-        options=VideoOptions(max_output_bytes=channel.clip_upload_limit(job)),
+        options=VideoOptions(output_kind=wanted, max_output_bytes=channel.clip_upload_limit(job)),
         on_progress=report,
         info=info,
     )

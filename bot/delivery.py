@@ -5,6 +5,7 @@ job."""
 from __future__ import annotations
 
 from bot.services import Services
+from core.errors import UserError
 from db import jobs as queue
 from db.models import Job, utcnow
 from handlers.platform import Platform, Reply
@@ -21,10 +22,16 @@ async def deliver(
     inference_seconds: float,
 ) -> None:
     """Reply at most once: when an earlier attempt already started a reply (it may have
-    arrived), the result is stored and nothing is sent (`queue.begin_reply`)."""
+    arrived), the result is stored and nothing is sent (`queue.begin_reply`). A `UserError`
+    from `send_result` means the channel sent nothing (say, X refused or failed to process
+    the upload): the result is withdrawn and the error goes up, to be sent as the reply."""
     await services.intake.make_way()
     stored = await queue.begin_reply(services.db, job, worker_id, result)
-    message_id = await channel.send_result(job, reply) if stored is not None else None
+    try:
+        message_id = await channel.send_result(job, reply) if stored is not None else None
+    except UserError:
+        await queue.withdraw_reply(services.db, job, worker_id)
+        raise
     await services.intake.make_way()
     await queue.complete_job(
         services.db,

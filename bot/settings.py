@@ -80,8 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("X_API_URL", "https://api.x.com", "X API base, for v2 calls and media upload"),
     Setting(
         "X_MEDIA_HOSTS",
-        "pbs.twimg.com,ton.twitter.com",
-        "the only hosts photos are downloaded from",
+        "pbs.twimg.com,ton.twitter.com,video.twimg.com",
+        "the only hosts photos and videos are downloaded from (video.twimg.com serves videos "
+        "and GIFs)",
     ),
     Setting("X_POLL_INTERVAL_S", "60", "seconds between mention polls in poll mode"),
     Setting("INFERENCE_THREADS", "0", "onnxruntime intra-op threads per session (0: all cores)"),
@@ -359,7 +360,10 @@ def _x_settings(env: Mapping[str, str], public_base_url: str | None) -> XSetting
         mode=mode,
         api_url=_parsed(env, "X_API_URL", _url, "https://api.x.com"),
         media_hosts=_parsed(
-            env, "X_MEDIA_HOSTS", _host_list, frozenset({"pbs.twimg.com", "ton.twitter.com"})
+            env,
+            "X_MEDIA_HOSTS",
+            _host_list,
+            frozenset({"pbs.twimg.com", "ton.twitter.com", "video.twimg.com"}),
         ),
         poll_interval_s=_parsed(env, "X_POLL_INTERVAL_S", _int_at_least(5), 60),
     )

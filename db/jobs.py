@@ -69,6 +69,7 @@ __all__ = [
     "update_job_fields",
     "upsert_user",
     "user_id_for",
+    "withdraw_reply",
 ]
 
 
@@ -189,6 +190,20 @@ async def mark_reply_started(db: Database, job_id: int, worker_id: str) -> bool:
 async def clear_reply_started(db: Database, job_id: int, worker_id: str) -> None:
     """The send failed in a way that proves nothing was delivered (e.g. HTTP 429/5xx)."""
     await _update_held(db, job_id, worker_id, reply_started_at=None)
+
+
+async def withdraw_reply(db: Database, job: Job, worker_id: str) -> None:
+    """The channel refused to send the result in a way that proves nothing reached the user
+    (e.g. X could not process an uploaded video): the result stored by `begin_reply` goes
+    and the reply mark is cleared, in one transaction, so the one error message can be sent
+    instead."""
+    async with db.sessions.begin() as session:
+        updated = await session.execute(
+            update(Job).where(_held(job.id, worker_id)).values(reply_started_at=None)
+        )
+        if _rowcount(updated) != 1:
+            raise LeaseLostError(job.id)
+        await session.execute(delete(Result).where(Result.job_id == job.id))
 
 
 @dataclass(frozen=True)

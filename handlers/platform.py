@@ -115,6 +115,12 @@ class Platform(Protocol):
         write nothing (the web channel does)."""
         ...
 
+    def clip_output_kind(self, job: Job) -> Literal["mp4", "gif"] | None:
+        """The form a clip job's result must take to be answered in kind (e.g. X shows an
+        animated GIF only when a GIF is uploaded, though it serves them as MP4s); None: the
+        content decides (a GIF stays a GIF, a video becomes an MP4)."""
+        ...
+
     def clip_upload_limit(self, job: Job) -> int | None:
         """The largest clip, in bytes, this channel can send in reply to `job` (a result
         over it is re-encoded at a lower bitrate to fit); None: no limit."""
@@ -130,7 +136,11 @@ class Platform(Protocol):
         ...
 
     async def send_result(self, job: Job, reply: Reply) -> str | None:
-        """Send the result; returns the platform's message id (None when nothing is sent)."""
+        """Send the result; returns the platform's message id (None when nothing is sent).
+        Raise `UserError` only when certainly nothing reached the user (a refused upload,
+        media the platform failed to process): the result is then withdrawn and that
+        message sent instead, once; RetryLater when the platform did not take it (5xx,
+        429)."""
         ...
 
     async def send_error(self, job: Job, message: str) -> str | None:

@@ -8,7 +8,9 @@ file downloads under `/file/bot<token>/<file_path>`. It keeps the state the meth
 (the webhook, queued updates for getUpdates with offset semantics, files, sent messages,
 callback queries answered at most once), checks what Telegram checks (callback data of
 1-64 bytes, text and caption lengths, that an uploaded photo decodes and fits the photo
-limits), and records every call, with the decoded size of every uploaded picture, as a
+limits; that a video is within the bots' 50 MB upload limit and a video note is square and
+at most a minute long), and records every call, with the decoded size of every uploaded
+picture and every uploaded clip decoded with PyAV (codec, frames, duration, sound), as a
 `transcript`. Tests script faults (429 with retry_after, 5xx) and stalls per method.
 """
 
@@ -27,11 +29,28 @@ from aiohttp import web
 from PIL import Image
 
 from tests.telegram_updates import UpdateBuilder
+from tests.uploaded_clips import UploadedClip, decode_clip
 
+CLIP_METHODS = ("sendVideo", "sendAnimation", "sendVideoNote")
 JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "commands", "scope"}
-INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "cache_time"}
-FILE_FIELDS = ("photo", "document")
+INT_FIELDS = {
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "cache_time",
+    "width",
+    "height",
+    "duration",
+    "length",
+}
+CLIP_FIELDS = ("video", "animation", "video_note")
+FILE_FIELDS = ("photo", "document", *CLIP_FIELDS)
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # what bots may upload (sendVideo, sendDocument, ...)
+VIDEO_NOTE_MAX_SECONDS = 60
+VIDEO_NOTE_MAX_LENGTH = 640
 
 
 @dataclass
@@ -54,6 +73,13 @@ class Call:
     status: int = 200
     result: Any = None
     at: float = field(default_factory=time.monotonic)
+    clips: list[UploadedClip] = field(default_factory=list)
+
+    def clip(self, name: str | None = None) -> UploadedClip:
+        """The uploaded clip (of field `name`); fails the test when there is none."""
+        found = [c for c in self.clips if name is None or c.field == name]
+        assert found, f"{self.method} uploaded no clip{f' as {name}' if name else ''}"
+        return found[0]
 
 
 @dataclass
@@ -97,6 +123,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] = {}
         self.commands: list[dict[str, Any]] = []
         self.messages: dict[int, dict[str, Any]] = {}  # every message, the bot's and users'
+        self.deleted: list[int] = []  # ids of messages the bot deleted
 
         self.callbacks: dict[str, int] = {}  # callback query id -> times answered
         self.pending: list[dict[str, Any]] = []  # for getUpdates
@@ -137,8 +164,14 @@ class FakeTelegram:
     def add_file(self, data: bytes, *, reported_size: int | None = None) -> str:
         """Host `data`; getFile reports `reported_size` (default: the true size)."""
         file_id = f"AgAC-{self.next_id()}-{'x' * 60}"  # real file ids are long
-        suffix = "jpg" if data[:2] == b"\xff\xd8" else "bin"
-        self.files[file_id] = (f"photos/file_{len(self.files)}.{suffix}", data, reported_size)
+        folder, suffix = "photos", "bin"
+        if data[:2] == b"\xff\xd8":
+            suffix = "jpg"
+        elif data[:4] == b"GIF8":
+            folder, suffix = "animations", "gif"
+        elif data[4:8] == b"ftyp":
+            folder, suffix = "videos", "mp4"
+        self.files[file_id] = (f"{folder}/file_{len(self.files)}.{suffix}", data, reported_size)
         return file_id
 
     def fail(self, method: str, status: int, *, times: int = 1, retry_after: int | None = None):
@@ -169,7 +202,11 @@ class FakeTelegram:
         return [c for c in self.calls(*methods) if c.status in (200, 0)]
 
     def replies(self) -> list[Call]:
-        return self.sent("sendMessage", "sendPhoto", "sendDocument")
+        return self.sent("sendMessage", "sendPhoto", "sendDocument", *CLIP_METHODS)
+
+    def clip_replies(self) -> list[Call]:
+        """The clips the bot sent (sendVideo, sendAnimation, sendVideoNote) that arrived."""
+        return self.sent(*CLIP_METHODS)
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         try:
@@ -193,9 +230,12 @@ class FakeTelegram:
                 continue
             shown = {k: v for k, v in entry.params.items() if k not in FILE_FIELDS}
             for picture in entry.pictures:
-                shown[picture.field] = (
-                    f"<{picture.format} {picture.width}x{picture.height}, {picture.size} bytes>"
-                )
+                if picture.field not in CLIP_FIELDS:
+                    shown[picture.field] = (
+                        f"<{picture.format} {picture.width}x{picture.height}, {picture.size} bytes>"
+                    )
+            for clip in entry.clips:
+                shown[clip.field] = clip.describe()
             if "reply_markup" in shown:
                 shown["reply_markup"] = _buttons(shown["reply_markup"])
             arguments = " ".join(f"{k}={_short(v)}" for k, v in shown.items())
@@ -209,10 +249,19 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        encoding, params, pictures = await _read(request)
-        call = Call(method, encoding, params, pictures)
+        try:
+            encoding, params, pictures, clips = await _read(request)
+        except web.HTTPRequestEntityTooLarge:
+            self.transcript.append(Call(method, "multipart", {}, [], status=413))
+            await self._notify()
+            return _error(413, "Request Entity Too Large")
+        call = Call(method, encoding, params, pictures, clips=clips)
         self.transcript.append(call)
-        await self._stall(method, after=False)
+        try:
+            await self._stall(method, after=False)
+        except asyncio.CancelledError:
+            call.status = 499  # the caller hung up first: nothing was done
+            raise
         fault = next((f for f in self.faults if f.method == method and f.times > 0), None)
         if fault is not None:
             fault.times -= 1
@@ -351,6 +400,67 @@ class FakeTelegram:
         }
         return self._message(params, document=document, caption=params.get("caption"))
 
+    async def _m_sendVideo(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
+        clip = self._clip("video")
+        video = self._clip_object(clip, params, "video/mp4")
+        return self._message(params, video=video, caption=params.get("caption"))
+
+    async def _m_sendAnimation(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
+        clip = self._clip("animation")
+        if clip.audio_codec is not None:
+            raise TelegramError(400, "Bad Request: an animation must be without sound")
+        mime = "image/gif" if clip.is_gif else "video/mp4"
+        animation = self._clip_object(clip, params, mime)
+        return self._message(
+            params, animation=animation, document=animation, caption=params.get("caption")
+        )
+
+    async def _m_sendVideoNote(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
+        clip = self._clip("video_note")
+        if clip.width != clip.height or clip.width > VIDEO_NOTE_MAX_LENGTH:
+            raise TelegramError(400, "Bad Request: VIDEO_NOTE_DIMENSIONS_INVALID")
+        if clip.duration > VIDEO_NOTE_MAX_SECONDS + 0.5:
+            raise TelegramError(400, "Bad Request: VIDEO_NOTE_TOO_LONG")
+        note = {
+            "file_id": f"note-{self.next_id()}",
+            "file_unique_id": "n",
+            "length": int(params.get("length") or clip.width),
+            "duration": int(params.get("duration") or round(clip.duration)),
+            "file_size": clip.size,
+        }
+        return self._message(params, video_note=note)
+
+    async def _m_deleteMessage(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
+        message = self.messages.get(int(params.get("message_id", 0)))
+        if message is None or message["chat"]["id"] != params.get("chat_id"):
+            raise TelegramError(400, "Bad Request: message to delete not found")
+        if message["from"]["id"] != self.me["id"]:
+            raise TelegramError(400, "Bad Request: message can't be deleted")
+        del self.messages[message["message_id"]]
+        self.deleted.append(message["message_id"])
+        return True
+
+    def _clip(self, name: str) -> UploadedClip:
+        call = self.transcript[-1]
+        assert isinstance(call, Call)
+        clip = next((c for c in call.clips if c.field == name), None)
+        if clip is None:
+            raise TelegramError(400, f"Bad Request: there is no {name} in the request")
+        if clip.codec is None or clip.frames == 0:
+            raise TelegramError(400, "Bad Request: wrong file type or the file is damaged")
+        return clip
+
+    def _clip_object(self, clip: UploadedClip, params: dict[str, Any], mime: str) -> Any:
+        return {
+            "file_id": f"clip-{self.next_id()}",
+            "file_unique_id": "c",
+            "width": int(params.get("width") or clip.width),
+            "height": int(params.get("height") or clip.height),
+            "duration": int(params.get("duration") or round(clip.duration)),
+            "mime_type": mime,
+            "file_size": clip.size,
+        }
+
     async def _m_sendChatAction(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
         return True
 
@@ -410,21 +520,37 @@ class FakeTelegram:
         return message
 
 
-async def _read(request: web.Request) -> tuple[str, dict[str, Any], list[Picture]]:
-    """The call's parameters as Telegram reads them: query string, form, multipart or JSON."""
+async def _read(
+    request: web.Request,
+) -> tuple[str, dict[str, Any], list[Picture], list[UploadedClip]]:
+    """The call's parameters as Telegram reads them: query string, form, multipart or JSON;
+    uploaded files decoded (pictures with Pillow, clips with PyAV)."""
     pictures: list[Picture] = []
+    clips: list[UploadedClip] = []
     params: dict[str, Any] = {}
     if request.method == "GET" or not request.body_exists:
         encoding, raw = "query", dict(request.query)
     elif request.content_type == "application/json":
         encoding, raw = "json", await request.json()
-        return encoding, {k: v for k, v in raw.items()}, pictures
+        return encoding, {k: v for k, v in raw.items()}, pictures, clips
     elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         encoding = "multipart" if request.content_type.startswith("multipart") else "form"
+        if (request.content_length or 0) > UPLOAD_MAX_BYTES + 64 * 1024:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=UPLOAD_MAX_BYTES, actual_size=request.content_length or 0
+            )
         raw = {}
         for name, value in (await request.post()).items():
             if isinstance(value, web.FileField):
-                pictures.append(_decode_picture(name, value.file.read()))
+                data = value.file.read()
+                if len(data) > UPLOAD_MAX_BYTES:
+                    raise web.HTTPRequestEntityTooLarge(
+                        max_size=UPLOAD_MAX_BYTES, actual_size=len(data)
+                    )
+                if name in CLIP_FIELDS:
+                    clips.append(decode_clip(name, data))
+                else:
+                    pictures.append(_decode_picture(name, data))
             else:
                 raw[name] = value
     else:
@@ -436,7 +562,7 @@ async def _read(request: web.Request) -> tuple[str, dict[str, Any], list[Picture
             params[name] = int(value)
         else:
             params[name] = value
-    return encoding, params, pictures
+    return encoding, params, pictures, clips
 
 
 def _decode_picture(name: str, data: bytes) -> Picture:

@@ -3,9 +3,22 @@
 It speaks the v2 JSON shapes the channel uses (post lookup with expansions, mentions with
 since_id / pagination, like counts, media upload + metadata, posts, post deletion, DMs), hosts
 photos (public ones like pbs.twimg.com; DM ones like ton.twitter.com, which need an OAuth 1.0a
-signature), and checks the OAuth 1.0a signature of every API request with `oauthlib` (an
-implementation independent of `handlers.x.oauth1`), rejecting a bad one with 401. Tests script
-faults (429 with x-rate-limit-* headers, 5xx) and stalls, and read the `transcript`.
+signature) and videos and GIFs as X serves them (MP4 variants of several bit rates and an HLS
+playlist, like video.twimg.com; DM ones signed too), and checks the OAuth 1.0a signature of
+every API request with `oauthlib` (an implementation independent of `handlers.x.oauth1`),
+rejecting a bad one with 401. Tests script faults (429 with x-rate-limit-* headers, 5xx) and
+stalls, and read the `transcript`.
+
+Videos and GIFs are uploaded the way X's v2 API takes them since the 2025 change (the
+dedicated endpoints; the `command=` forms of `POST /2/media/upload` and v1.1's
+upload.twitter.com are gone): `POST /2/media/upload/initialize` (JSON: media_type,
+total_bytes, media_category), `POST /2/media/upload/{id}/append` (multipart: segment_index,
+media; at most 5 MB a chunk), `POST /2/media/upload/{id}/finalize`, then
+`GET /2/media/upload?command=STATUS&media_id=...` until `processing_info.state` is
+`succeeded` or `failed`. The fake checks the chunks add up, decodes the whole file with PyAV
+(codec, frames, duration, sound), applies the category's limits, and walks the scripted
+`processing` states; a STATUS asked before the last answer's `check_after_secs` is counted in
+`early_status_checks`. A post or DM may use the media only once it has succeeded.
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -23,10 +37,44 @@ from aiohttp import web
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from PIL import Image
 
+from tests.uploaded_clips import UploadedClip, decode_clip
+
 UPLOAD_LIMIT = 5_000_000
 UPLOAD = web.RequestKey("upload", dict)
 PUBLIC_PHOTOS = "/pbs/media/"
 DM_PHOTOS = "/ton/1.1/ton/data/dm/"
+PUBLIC_VIDEOS = "/video/ext_tw_video/"
+PUBLIC_GIFS = "/video/tweet_video/"
+DM_VIDEOS = "/video/dm_video/"
+CHUNK_LIMIT = 5 * 1024 * 1024  # one APPEND's media
+VIDEO_CATEGORIES = {"tweet_video": "video", "dm_video": "video", "amplify_video": "video"}
+GIF_CATEGORIES = {"tweet_gif": "gif", "dm_gif": "gif"}
+CLIP_BYTES_LIMIT = {"video": 512 * 1024 * 1024, "gif": 15 * 1024 * 1024}
+VIDEO_SECONDS_LIMIT = 140.0
+ALWAYS_MEDIA_FIELDS = ("media_key", "type")
+
+
+@dataclass
+class Processing:
+    """One scripted answer about an upload's processing (FINALIZE gives the first)."""
+
+    state: str  # pending, in_progress, succeeded, failed
+    check_after_secs: int | None = 1
+    progress_percent: int | None = None
+    error: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"state": self.state}
+        if self.state in ("pending", "in_progress") and self.check_after_secs is not None:
+            info["check_after_secs"] = self.check_after_secs
+        if self.progress_percent is not None:
+            info["progress_percent"] = self.progress_percent
+        if self.error is not None:
+            info["error"] = self.error
+        return info
+
+
+DEFAULT_PROCESSING = (Processing("pending", 1), Processing("succeeded", progress_percent=100))
 
 
 @dataclass
@@ -77,6 +125,10 @@ class FakeX:
         self.missing_orig: set[str] = set()  # photo paths whose name=orig answers 404
         self.redirects: dict[str, str] = {}  # path -> Location
         self.uploads: dict[str, dict[str, Any]] = {}
+        # What FINALIZE and each STATUS answer for the next chunked upload (tests replace it).
+        self.processing: list[Processing] = list(DEFAULT_PROCESSING)
+        self.early_status_checks = 0
+        self.videos: dict[str, bytes] = {}  # path -> bytes (every variant of every video)
         self.created: list[dict[str, Any]] = []  # POST /2/tweets bodies, with their new "id"
         self.dms: list[dict[str, Any]] = []
         self.deleted: list[str] = []
@@ -119,12 +171,52 @@ class FakeX:
         }
         return key, url
 
+    def add_video(
+        self,
+        data: bytes,
+        *,
+        gif: bool = False,
+        dm: bool = False,
+        variants: list[tuple[int, bytes]] | None = None,
+        duration_ms: int | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Host a video (or an animated GIF, which X serves as one soundless MP4 of bit rate
+        0) as X does: MP4 `variants` of (bit_rate, bytes), best first, plus an HLS playlist.
+        Returns (media_key, the v2 media object)."""
+        key = f"{16 if gif else 7}_{self.next_id()}"
+        clip = decode_clip("video", data)
+        base = (DM_VIDEOS if dm else PUBLIC_GIFS if gif else PUBLIC_VIDEOS) + self.next_id()
+        chosen = variants or [(0 if gif else 832_000, data)]
+        listed: list[dict[str, Any]] = []
+        if not gif:
+            playlist = f"{base}/pl/playlist.m3u8"
+            self.videos[playlist] = b"#EXTM3U\n"
+            listed.append({"content_type": "application/x-mpegURL", "url": self.url + playlist})
+        for bit_rate, body in chosen:
+            path = f"{base}/vid/{bit_rate}/{key}.mp4"
+            self.videos[path] = body
+            listed.append(
+                {"bit_rate": bit_rate, "content_type": "video/mp4", "url": self.url + path}
+            )
+        media: dict[str, Any] = {
+            "media_key": key,
+            "type": "animated_gif" if gif else "video",
+            "width": clip.width,
+            "height": clip.height,
+            "duration_ms": duration_ms if duration_ms is not None else round(clip.duration * 1000),
+            "preview_image_url": f"{self.url}{PUBLIC_PHOTOS}{key}_thumb.jpg",
+            "variants": listed,
+        }
+        self.media[key] = media
+        return key, media
+
     def add_post(
         self,
         author_id: str,
         text: str,
         *,
         photo: bytes | None = None,
+        media_key: str | None = None,
         reply_to: str | None = None,
         repost_of: str | None = None,
     ) -> str:
@@ -147,6 +239,8 @@ class FakeX:
         if photo is not None:
             key, _ = self.add_photo(photo)
             post["attachments"] = {"media_keys": [key]}
+        if media_key is not None:
+            post["attachments"] = {"media_keys": [media_key]}
         references = []
         if reply_to is not None:
             references.append({"type": "replied_to", "id": reply_to})
@@ -181,6 +275,25 @@ class FakeX:
     def replies_to(self, post_id: str) -> list[dict[str, Any]]:
         return [p for p in self.created if p["reply"]["in_reply_to_tweet_id"] == post_id]
 
+    def format_transcript(self) -> str:
+        """The exchanges, one line each (uploaded media as the fake decoded them)."""
+        lines = []
+        start = self.transcript[0].at if self.transcript else 0.0
+        for exchange in self.transcript:
+            query = "&".join(f"{k}={v}" for k, v in exchange.query.items())
+            target = exchange.path + (f"?{query}" if query else "")
+            body = "" if exchange.body is None else f" {_short(exchange.body)}"
+            answer = f" -> {_short(exchange.response)}" if exchange.response else ""
+            when = f"+{exchange.at - start:5.2f} s"
+            lines.append(
+                f"{when} bot -> {exchange.method} {target}{body}  [{exchange.status}]{answer}"
+            )
+        for media_id, upload in self.uploads.items():
+            clip = upload.get("clip")
+            if clip is not None:
+                lines.append(f"  (upload {media_id}: {upload['category']}, {clip.describe()})")
+        return "\n".join(lines)
+
     def requests(self, method: str, path_prefix: str) -> list[Exchange]:
         return [e for e in self.transcript if e.method == method and e.path.startswith(path_prefix)]
 
@@ -196,10 +309,15 @@ class FakeX:
                 web.post("/2/tweets", self._create_post),
                 web.get("/2/users/{id}/mentions", self._mentions),
                 web.post("/2/media/upload", self._upload),
+                web.post("/2/media/upload/initialize", self._initialize),
+                web.post("/2/media/upload/{id}/append", self._append),
+                web.post("/2/media/upload/{id}/finalize", self._finalize),
+                web.get("/2/media/upload", self._status),
                 web.post("/2/media/metadata", self._metadata),
                 web.post("/2/dm_conversations/with/{id}/messages", self._send_dm),
                 web.get("/pbs/{tail:.*}", self._photo),
                 web.get("/ton/{tail:.*}", self._photo),
+                web.get("/video/{tail:.*}", self._video),
             ]
         )
         self._runner = web.AppRunner(app, handler_cancellation=True)
@@ -224,7 +342,9 @@ class FakeX:
         body: Any = None
         if request.content_type == "application/json":
             body = await request.json()
-        needs_auth = not path.startswith("/pbs/")
+        needs_auth = not (
+            path.startswith("/pbs/") or (path.startswith("/video/") and DM_VIDEOS not in path)
+        )
         if needs_auth and not self._signed(request):
             self.rejected_auth += 1
             answer = web.json_response({"title": "Unauthorized", "status": 401}, status=401)
@@ -299,8 +419,11 @@ class FakeX:
 
     # ---- endpoints ----------------------------------------------------------------------
 
-    def _includes(self, posts: list[dict[str, Any]], expansions: str) -> dict[str, Any]:
+    def _includes(
+        self, posts: list[dict[str, Any]], expansions: str, media_fields: str = ""
+    ) -> dict[str, Any]:
         wanted = set(expansions.split(","))
+        fields = {*ALWAYS_MEDIA_FIELDS, *media_fields.split(",")}
         includes: dict[str, list[Any]] = {}
         referenced = [
             self.posts[r["id"]]
@@ -316,7 +439,9 @@ class FakeX:
         if "attachments.media_keys" in wanted:
             keys = [k for p in keyed for k in p.get("attachments", {}).get("media_keys", [])]
             if keys:
-                includes["media"] = [self.media[k] for k in keys]
+                includes["media"] = [
+                    {k: v for k, v in self.media[key].items() if k in fields} for key in keys
+                ]
         if "author_id" in wanted:
             authors = {p["author_id"] for p in posts}
             includes["users"] = [self.users[a] for a in sorted(authors) if a in self.users]
@@ -327,7 +452,9 @@ class FakeX:
         if post is None:
             return web.json_response({"errors": [{"title": "Not Found Error"}]}, status=200)
         body = {"data": post}
-        includes = self._includes([post], request.query.get("expansions", ""))
+        includes = self._includes(
+            [post], request.query.get("expansions", ""), request.query.get("media.fields", "")
+        )
         if includes:
             body["includes"] = includes
         return web.json_response(body)
@@ -370,7 +497,9 @@ class FakeX:
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = page
-            body["includes"] = self._includes(page, request.query.get("expansions", ""))
+            body["includes"] = self._includes(
+                page, request.query.get("expansions", ""), request.query.get("media.fields", "")
+            )
         return web.json_response(body)
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -402,8 +531,10 @@ class FakeX:
 
     async def _create_post(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if any(m not in self.uploads for m in body.get("media", {}).get("media_ids", [])):
-            return web.json_response({"title": "Invalid media id"}, status=400)
+        if not all(self._usable(m, "tweet") for m in body.get("media", {}).get("media_ids", [])):
+            return web.json_response(
+                {"title": "Invalid Request", "detail": "Your media IDs are invalid."}, status=400
+            )
         parent = body.get("reply", {}).get("in_reply_to_tweet_id")
         if parent not in self.posts:
             return web.json_response({"title": "Parent not found"}, status=400)
@@ -422,7 +553,7 @@ class FakeX:
     async def _send_dm(self, request: web.Request) -> web.Response:
         body = await request.json()
         for attachment in body.get("attachments", []):
-            if self.uploads.get(attachment["media_id"], {}).get("category") != "dm_image":
+            if not self._usable(attachment["media_id"], "dm"):
                 return web.json_response({"title": "Invalid media for a DM"}, status=400)
         event_id = self.next_id()
         participant = request.match_info["id"]
@@ -432,6 +563,122 @@ class FakeX:
             {"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}}, status=201
         )
 
+    def _usable(self, media_id: str, use: str) -> bool:
+        """A post ("tweet") or DM ("dm") may attach the upload: its category is for that use
+        and, for a chunked upload, its processing has succeeded."""
+        upload = self.uploads.get(media_id)
+        if upload is None or not str(upload["category"]).startswith(f"{use}_"):
+            return False
+        return upload.get("state", "succeeded") == "succeeded"
+
+    async def _initialize(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.content_type == "application/json" else {}
+        category = str(body.get("media_category", ""))
+        media_type = str(body.get("media_type", ""))
+        total = body.get("total_bytes")
+        kind = VIDEO_CATEGORIES.get(category) or GIF_CATEGORIES.get(category)
+        wanted_types = {"video": ("video/mp4",), "gif": ("image/gif", "video/mp4")}
+        if kind is None or media_type not in wanted_types[kind] or not isinstance(total, int):
+            return web.json_response(
+                {"title": "Invalid Request", "detail": "bad initialize parameters"}, status=400
+            )
+        if not 0 < total <= CLIP_BYTES_LIMIT[kind]:
+            return web.json_response(
+                {"title": "Invalid Request", "detail": f"total_bytes {total} over the limit"},
+                status=400,
+            )
+        media_id = self.next_id()
+        media_key = f"{16 if kind == 'gif' else 7}_{media_id}"
+        self.uploads[media_id] = {
+            "category": category,
+            "media_type": media_type,
+            "total_bytes": total,
+            "segments": {},
+            "state": "initialized",
+            "script": list(self.processing),
+            "status_checks": 0,
+            "not_before": 0.0,
+        }
+        return web.json_response(
+            {"data": {"id": media_id, "media_key": media_key, "expires_after_secs": 86400}}
+        )
+
+    async def _append(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["id"])
+        fields: dict[str, bytes] = {}
+        if request.content_type == "multipart/form-data":
+            async for part in await request.multipart():
+                fields[str(part.name)] = await part.read()  # type: ignore[union-attr]
+        media = fields.get("media", b"")
+        index_text = fields.get("segment_index", b"").decode()
+        request[UPLOAD] = {"segment_index": index_text, "bytes": len(media)}
+        if upload is None or upload["state"] != "initialized":
+            return web.json_response({"title": "Not Found", "detail": "no such upload"}, status=404)
+        if not index_text.isdigit() or not 0 <= int(index_text) <= 999:
+            return web.json_response({"title": "Invalid Request", "detail": "segment_index"}, 400)
+        if not 0 < len(media) <= CHUNK_LIMIT:
+            return web.json_response(
+                {"title": "Invalid Request", "detail": f"a chunk of {len(media)} bytes"}, status=400
+            )
+        upload["segments"][int(index_text)] = media
+        return web.json_response({"data": {"expires_at": int(time.time()) + 86400}})
+
+    async def _finalize(self, request: web.Request) -> web.Response:
+        media_id = request.match_info["id"]
+        upload = self.uploads.get(media_id)
+        if upload is None or upload["state"] != "initialized":
+            return web.json_response({"title": "Not Found", "detail": "no such upload"}, status=404)
+        segments: dict[int, bytes] = upload["segments"]
+        if sorted(segments) != list(range(len(segments))):
+            return web.json_response(
+                {"title": "Invalid Request", "detail": "segments missing"}, status=400
+            )
+        data = b"".join(segments[i] for i in range(len(segments)))
+        if len(data) != upload["total_bytes"]:
+            detail = f"got {len(data)} of {upload['total_bytes']} bytes"
+            return web.json_response({"title": "Invalid Request", "detail": detail}, status=400)
+        clip = decode_clip("media", data)
+        upload.update(bytes=len(data), clip=clip, state="processing")
+        refusal = _refusal(upload["category"], clip)
+        if refusal is not None:  # X finds out while processing: a `failed` state
+            upload["script"] = [
+                Processing("failed", error={"code": 1, "name": "InvalidMedia", "message": refusal})
+            ]
+        return web.json_response({"data": self._processing_answer(media_id, upload)})
+
+    async def _status(self, request: web.Request) -> web.Response:
+        media_id = request.query.get("media_id", "")
+        upload = self.uploads.get(media_id)
+        if request.query.get("command") != "STATUS":
+            return web.json_response({"title": "Invalid Request", "detail": "command"}, 400)
+        if upload is None or "script" not in upload:
+            return web.json_response({"title": "Not Found", "detail": "no such upload"}, status=404)
+        if time.monotonic() < upload["not_before"]:
+            self.early_status_checks += 1
+        upload["status_checks"] += 1
+        return web.json_response({"data": self._processing_answer(media_id, upload)})
+
+    def _processing_answer(self, media_id: str, upload: dict[str, Any]) -> dict[str, Any]:
+        script: list[Processing] = upload["script"]
+        step = script.pop(0) if len(script) > 1 else script[0]
+        upload["state"] = step.state if step.state in ("succeeded", "failed") else "processing"
+        upload["not_before"] = time.monotonic() + (step.check_after_secs or 0)
+        answer: dict[str, Any] = {
+            "id": media_id,
+            "media_key": f"{16 if upload['category'].endswith('gif') else 7}_{media_id}",
+            "size": upload.get("bytes", 0),
+            "expires_after_secs": 86400,
+        }
+        answer["processing_info"] = step.as_json()
+        return answer
+
+    async def _video(self, request: web.Request) -> web.Response:
+        data = self.videos.get(request.path)
+        if data is None:
+            return web.Response(status=404)
+        kind = "application/x-mpegURL" if request.path.endswith(".m3u8") else "video/mp4"
+        return web.Response(body=data, content_type=kind)
+
     async def _photo(self, request: web.Request) -> web.Response:
         data = self.photos.get(request.path)
         if data is None or (
@@ -439,3 +686,19 @@ class FakeX:
         ):
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/jpeg")
+
+
+def _refusal(category: str, clip: UploadedClip) -> str | None:
+    """Why X's processing would fail this upload, or None."""
+    if clip.codec is None or clip.frames == 0:
+        return "Unsupported video format"
+    if category in VIDEO_CATEGORIES and clip.codec != "h264":
+        return f"Unsupported video codec {clip.codec}"
+    if category in VIDEO_CATEGORIES and clip.duration > VIDEO_SECONDS_LIMIT:
+        return f"Duration too long: {clip.duration:.1f} s"
+    return None
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -84,7 +84,17 @@ def describe_update(update: dict[str, Any]) -> str:
     if "photo" in message:
         largest = message["photo"][-1]
         parts.append(f"photo {largest['width']}x{largest['height']}")
-    if "document" in message:
+    for kind in ("video", "animation"):
+        if kind in message:
+            clip = message[kind]
+            parts.append(
+                f"{kind} {clip['width']}x{clip['height']} {clip['duration']} s "
+                f"{clip.get('file_size', '?')} bytes"
+            )
+    if "video_note" in message:
+        note = message["video_note"]
+        parts.append(f"video_note {note['length']}px {note['duration']} s")
+    if "document" in message and "animation" not in message:
         parts.append(f"document {message['document']['mime_type']}")
     for key in ("text", "caption"):
         if key in message:

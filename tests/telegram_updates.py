@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from tests.uploaded_clips import decode_clip
+
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
 
@@ -158,16 +160,85 @@ class UpdateBuilder:
         }
         return self.update(message=self.message(user_id, sticker=sticker))
 
-    def video(self, user_id: int) -> dict[str, Any]:
-        video = {
-            "file_id": f"video-{self.fake.next_id()}",
-            "file_unique_id": "v",
-            "width": 640,
-            "height": 360,
-            "duration": 3,
-            "mime_type": "video/mp4",
+    def video(
+        self,
+        user_id: int,
+        data: bytes | None = None,
+        *,
+        caption: str | None = None,
+        reported_size: int | None = None,
+        reported_duration: int | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """A video message (`data` hosted for getFile; without it, one that is not)."""
+        video = self._clip_object(data, "video", "video/mp4", reported_size, reported_duration)
+        message = self.message(user_id, video=video, caption=caption, **options)
+        return self.update(message=message)
+
+    def animation(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        file_name: str = "clip.gif.mp4",
+        **options: Any,
+    ) -> dict[str, Any]:
+        """A GIF as Telegram delivers it: an `animation`, and the same file as `document`
+        (Telegram turns GIFs into soundless MP4s; a test may host a GIF itself too)."""
+        mime = "image/gif" if data[:4] == b"GIF8" else "video/mp4"
+        animation = self._clip_object(data, "animation", mime, None, None)
+        animation["file_name"] = file_name
+        message = self.message(
+            user_id, animation=animation, document=dict(animation), caption=caption, **options
+        )
+        return self.update(message=message)
+
+    def video_note(
+        self, user_id: int, data: bytes, *, reported_duration: int | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """A round video message: square, at most a minute (Telegram reports `length`)."""
+        clip = decode_clip("video_note", data)
+        note = {
+            "file_id": self.fake.add_file(data),
+            "file_unique_id": f"n{self.fake.next_id()}",
+            "length": clip.width,
+            "duration": reported_duration
+            if reported_duration is not None
+            else round(clip.duration),
+            "file_size": len(data),
         }
-        return self.update(message=self.message(user_id, video=video))
+        return self.update(message=self.message(user_id, video_note=note, **options))
+
+    def _clip_object(
+        self,
+        data: bytes | None,
+        kind: str,
+        mime: str,
+        reported_size: int | None,
+        reported_duration: int | None,
+    ) -> dict[str, Any]:
+        if data is None:
+            return {
+                "file_id": f"{kind}-{self.fake.next_id()}",
+                "file_unique_id": "v",
+                "width": 640,
+                "height": 360,
+                "duration": reported_duration or 3,
+                "mime_type": mime,
+            }
+        clip = decode_clip(kind, data)
+        return {
+            "file_id": self.fake.add_file(data, reported_size=reported_size),
+            "file_unique_id": f"{kind[0]}{self.fake.next_id()}",
+            "width": clip.width,
+            "height": clip.height,
+            "duration": reported_duration
+            if reported_duration is not None
+            else round(clip.duration),
+            "mime_type": mime,
+            "file_size": reported_size if reported_size is not None else len(data),
+        }
 
     def voice(self, user_id: int) -> dict[str, Any]:
         voice = {"file_id": f"voice-{self.fake.next_id()}", "file_unique_id": "o", "duration": 2}

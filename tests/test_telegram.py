@@ -348,11 +348,10 @@ async def test_an_album_gets_every_photo_and_one_summary(
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        ("text", "Send me a photo"),
-        ("sticker", "Send me a photo"),
-        ("voice", "Send me a photo"),
-        ("video", "coming later"),
-        ("pdf", "isn't a photo"),
+        ("text", "Send me a photo or a video"),
+        ("sticker", "Send me a photo or a video"),
+        ("voice", "Send me a photo or a video"),
+        ("pdf", "isn't a photo or a video"),
     ],
 )
 async def test_anything_but_a_photo_gets_a_friendly_hint(
@@ -363,7 +362,6 @@ async def test_anything_but_a_photo_gets_a_friendly_hint(
         "text": lambda: fake.updates.text(ALICE, "hello there"),
         "sticker": lambda: fake.updates.sticker(ALICE),
         "voice": lambda: fake.updates.voice(ALICE),
-        "video": lambda: fake.updates.video(ALICE),
         "pdf": lambda: fake.updates.document(
             ALICE, b"%PDF-1.4 hello", file_name="a.pdf", mime_type="application/pdf"
         ),

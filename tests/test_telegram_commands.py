@@ -15,6 +15,7 @@ from handlers.commands import (
     parse_command,
     resolve_available,
 )
+from handlers.telegram.clips import ClipRef, reply_method
 from handlers.telegram.keyboards import (
     ButtonPress,
     decode,
@@ -35,6 +36,7 @@ from handlers.telegram.updates import (
 )
 from inference.comparison import GAP, side_by_side
 from inference.filter_names import FILTER_NAMES, UnknownFilterError
+from inference.video import VideoLimits
 
 BOT = "colorbot_test_bot"
 
@@ -192,9 +194,9 @@ def test_plans_for_photos() -> None:
         "filter",
         "Lo-Fi",
     )
-    assert submit.photo.file_id == "big"
+    assert submit.media.file_id == "big"
     assert plan({"message": message(photo=PHOTO)}) == Submit(
-        "colorize", None, submit.photo, None, inherit_album_filter=True
+        "colorize", None, submit.media, None, inherit_album_filter=True
     )
     named = plan({"message": message(photo=PHOTO, caption="moon")})
     assert isinstance(named, Submit) and named.filter_name == "Moon"
@@ -224,7 +226,7 @@ def test_plans_for_documents_and_replies() -> None:
         {"message": {**message(text="/colourise"), "message_id": 12, "reply_to_message": replied}}
     )
     assert (
-        isinstance(reply, Submit) and reply.operation == "colorize" and reply.photo.message_id == 11
+        isinstance(reply, Submit) and reply.operation == "colorize" and reply.media.message_id == 11
     )
 
 
@@ -259,6 +261,78 @@ def test_plans_for_button_presses() -> None:
     }
     press = plan({"callback_query": {**query, "message": picker, "data": "f:Lo-Fi"}})
     assert isinstance(press, Press) and press.press == ButtonPress("f", "Lo-Fi")
-    assert press.photo is not None and press.photo.file_id == "big" and press.message_id == 30
+    assert press.media is not None and press.media.file_id == "big" and press.message_id == 30
     forged = plan({"callback_query": {**query, "message": picker, "data": "f:../../etc"}})
     assert isinstance(forged, Press) and forged.press is None
+
+
+def test_how_a_clip_goes_back() -> None:
+    square = {"width": 64, "height": 64, "duration": 10.0, "sound": True}
+    assert reply_method("video_note", result_kind="mp4", **square) == "video_note"
+    long_note = {**square, "duration": 61.0}
+    assert reply_method("video_note", result_kind="mp4", **long_note) == "video"
+    wide = {**square, "width": 96}
+    assert reply_method("video_note", result_kind="mp4", **wide) == "video"
+    assert reply_method("video", result_kind="mp4", **square) == "video"
+    assert reply_method("document", result_kind="gif", **square) == "animation"
+    assert reply_method("animation", result_kind="mp4", **{**square, "sound": False}) == "animation"
+    assert reply_method("animation", result_kind="mp4", **square) == "video"  # it has sound
+
+
+VIDEO = {
+    "file_id": "v",
+    "file_unique_id": "vu",
+    "width": 640,
+    "height": 360,
+    "duration": 12,
+    "mime_type": "video/mp4",
+    "file_size": 3_000_000,
+}
+
+
+def test_plans_for_clips() -> None:
+    video = plan({"message": message(video=VIDEO, caption="/filter lofi")})
+    assert isinstance(video, Submit) and video.filter_name == "Lo-Fi"
+    assert isinstance(video.media, ClipRef) and video.media.form == "video"
+    assert video.media.input_kind == "video" and video.media.duration == 12
+    assert video.media.as_source()["clip"] == "video"
+    gif = {**VIDEO, "file_name": "a.gif.mp4"}
+    animation = plan({"message": message(animation=gif, document=gif)})
+    assert isinstance(animation, Submit) and animation.operation == "colorize"
+    assert isinstance(animation.media, ClipRef) and animation.media.form == "animation"
+    assert animation.media.input_kind == "gif" and animation.album_id is None
+    note = {"file_id": "n", "file_unique_id": "nu", "length": 240, "duration": 5}
+    round_note = plan({"message": message(video_note=note)})
+    assert isinstance(round_note, Submit) and isinstance(round_note.media, ClipRef)
+    assert round_note.media.form == "video_note"
+    as_file = {"file_id": "d", "file_unique_id": "d", "mime_type": "image/gif", "file_name": "x"}
+    document = plan({"message": message(document=as_file)})
+    assert isinstance(document, Submit) and isinstance(document.media, ClipRef)
+    assert document.media.input_kind == "gif"
+    mov = {**as_file, "mime_type": "application/octet-stream", "file_name": "holiday.MOV"}
+    movie = plan({"message": message(document=mov)})
+    assert isinstance(movie, Submit) and isinstance(movie.media, ClipRef)
+    reply = plan(
+        {"message": {**message(text="/colorize"), "reply_to_message": message(video=VIDEO)}}
+    )
+    assert isinstance(reply, Submit) and isinstance(reply.media, ClipRef)
+    too_long = plan({"message": message(video={**VIDEO, "duration": 90})})
+    assert isinstance(too_long, Answer) and "90 s, 30 s over the 60 s limit" in too_long.text
+    too_big = plan({"message": message(video={**VIDEO, "file_size": 30_000_000})})
+    assert isinstance(too_big, Answer) and "30 MB, 10 MB over the 20 MB limit" in too_big.text
+    assert "Telegram lets bots download files up to 20 MB" in too_big.text
+    tight = PlanContext(BOT, True, frozenset(), 20_000_000, ("Lo-Fi",), VideoLimits(max_seconds=5))
+    assert isinstance(plan({"message": message(video=VIDEO)}, tight), Answer)
+    group = {"id": -100, "type": "supergroup", "title": "G"}
+    assert isinstance(plan({"message": message(video=VIDEO, chat=group)}), Ignore)
+    sticker = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "type": "regular",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+    }
+    hint = plan({"message": message(sticker=sticker)})
+    assert isinstance(hint, Answer) and "Send me a photo or a video" in hint.text

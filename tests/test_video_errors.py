@@ -14,6 +14,7 @@ from core.errors import UserError
 from inference.colorize import Colorizer
 from inference.pipeline import COLORIZE
 from inference.video import ClipRun, VideoError, VideoLimits, probe_media, sniff_media
+from inference.video.errors import over_by
 from tests.video_builders import (
     embedded_colorizer,
     gif_bomb,
@@ -213,3 +214,8 @@ def test_a_clip_mostly_damaged_is_refused_and_leaves_nothing(
 )
 def test_content_decides_the_kind(head: bytes, kind: str | None) -> None:
     assert sniff_media(head) == kind
+
+
+def test_a_limit_is_shown_as_it_is() -> None:
+    assert over_by(0.078, 0.05, "MB") == "0.08 MB, 0.03 MB over the 0.05 MB limit"
+    assert over_by(25, 20, "MB") == "25 MB, 5 MB over the 20 MB limit"

@@ -142,7 +142,7 @@ async def test_mention_replying_to_a_photo_post_uses_that_photo(
     [lookup] = fake.requests("GET", f"/2/tweets/{photo_post}")
     assert lookup.query == {
         "expansions": "attachments.media_keys",
-        "media.fields": "url,type,width,height",
+        "media.fields": "url,type,width,height,variants,duration_ms,preview_image_url",
     }
     [reply] = fake.replies_to(mention)
     assert fake.uploads[reply["media"]["media_ids"][0]]["size"] == (80, 60)

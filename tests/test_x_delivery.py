@@ -93,7 +93,10 @@ async def test_server_errors_are_retried_and_a_permanent_refusal_is_not(
     assert await deliver(app, account_activity_posts(fake, refused)) == 200
     job = await finished_job(app.db, refused)
     assert (job.status, job.error_kind, job.attempts) == (JobStatus.FAILED, "x_rejected", 1)
-    assert len(fake.requests("POST", "/2/tweets")) == 2  # tried once, not retried
+    # Tried once, not retried; then the one error message, tried once (refused too).
+    _, refused_reply, error_reply = fake.requests("POST", "/2/tweets")
+    assert refused_reply.body["media"]["media_ids"] and "media" not in error_reply.body
+    assert error_reply.body["text"] == "X did not accept my reply."
 
 
 @pytest.mark.parametrize("stalled_at", ["photo download", "reply post"])

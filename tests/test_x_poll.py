@@ -49,7 +49,7 @@ async def test_poll_mode_mention_with_photo_pages_and_restart_neither_misses_nor
     query = polls[0].query
     assert "since_id" not in query
     assert set(query["expansions"].split(",")) >= {"attachments.media_keys", "author_id"}
-    assert query["media.fields"] == "url,type,width,height"
+    assert query["media.fields"] == "url,type,width,height,variants,duration_ms,preview_image_url"
     assert await get_cursor(first.db, CURSOR) == max(early, key=int)
     await first.client.close()
 

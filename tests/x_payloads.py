@@ -23,15 +23,7 @@ def v1_post(fake: FakeX, post_id: str, *, truncated: bool = False) -> dict[str, 
         }
         for m in post.get("entities", {}).get("mentions", [])
     ]
-    media = [
-        {
-            "id_str": key.split("_", 1)[1],
-            "type": fake.media[key]["type"],
-            "media_url_https": fake.media[key]["url"],
-            "url": "https://t.co/abc",
-        }
-        for key in post.get("attachments", {}).get("media_keys", [])
-    ]
+    media = [v1_media(fake.media[key]) for key in post.get("attachments", {}).get("media_keys", [])]
     body: dict[str, Any] = {"entities": {"user_mentions": mentions, "hashtags": [], "urls": []}}
     if media:
         body["extended_entities"] = {"media": media}
@@ -76,6 +68,31 @@ def v1_post(fake: FakeX, post_id: str, *, truncated: bool = False) -> dict[str, 
     return v1
 
 
+def v1_media(media: dict[str, Any]) -> dict[str, Any]:
+    """A v2 media object of the fake as v1.1 `extended_entities.media` has it: a video's
+    `media_url_https` is its still, its MP4s are in `video_info.variants` (with `bitrate`)."""
+    item: dict[str, Any] = {
+        "id_str": media["media_key"].split("_", 1)[1],
+        "type": media["type"],
+        "url": "https://t.co/abc",
+    }
+    if media["type"] == "photo":
+        item["media_url_https"] = media["url"]
+        return item
+    item["media_url_https"] = media["preview_image_url"]
+    item["video_info"] = {
+        "aspect_ratio": [media["width"], media["height"]],
+        "duration_millis": media["duration_ms"],
+        "variants": [
+            {k.replace("bit_rate", "bitrate"): v for k, v in variant.items()}
+            for variant in media["variants"]
+        ],
+    }
+    if media["type"] == "animated_gif":
+        del item["video_info"]["duration_millis"]  # X leaves it out for GIFs
+    return item
+
+
 def account_activity_posts(fake: FakeX, *post_ids: str, truncated: bool = False) -> dict[str, Any]:
     return {
         "for_user_id": fake.bot_id,
@@ -84,10 +101,20 @@ def account_activity_posts(fake: FakeX, *post_ids: str, truncated: bool = False)
 
 
 def dm_event(
-    fake: FakeX, sender: str, recipient: str, text: str, photo_url: str | None
+    fake: FakeX,
+    sender: str,
+    recipient: str,
+    text: str,
+    photo_url: str | None,
+    *,
+    video: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A DM event; `video` (a media object from `FakeX.add_video`) attaches a video or GIF."""
     data: dict[str, Any] = {"text": text, "entities": {"hashtags": [], "urls": []}}
-    if photo_url is not None:
+    if video is not None:
+        data["text"] = f"{text} https://t.co/video".strip()
+        data["attachment"] = {"type": "media", "media": v1_media(video)}
+    elif photo_url is not None:
         data["text"] = f"{text} https://t.co/photo".strip()
         data["attachment"] = {
             "type": "media",

@@ -12,10 +12,11 @@ from bot.media import MediaStore
 from core.errors import UserError
 from db import jobs as queue
 from db.channel_state import user_external_id
-from db.models import Job, Result
+from db.models import InputKind, Job, Result
 from db.results import get_result_and_job, share_result
 from handlers.telegram import texts
 from handlers.telegram.calls import Outbox, call_with_retries
+from handlers.telegram.clips import TELEGRAM_DOWNLOAD_LIMIT, ClipRef, clip_refusal
 from handlers.telegram.keyboards import (
     ANOTHER,
     COMPARE,
@@ -26,7 +27,7 @@ from handlers.telegram.keyboards import (
     result_buttons,
 )
 from handlers.telegram.replies import Replier
-from handlers.telegram.updates import PhotoRef, Plan, Press
+from handlers.telegram.updates import Media, Plan, Press
 from inference.comparison import side_by_side
 from inference.images import ImageLimits, decode_image, encode_jpeg
 from inference.pipeline import FILTER as FILTER_OPERATION
@@ -97,10 +98,10 @@ class ButtonPresses:
         if button.filter_name is not None and button.filter_name not in available:
             return texts.STALE_BUTTON, True
         if button.kind == FILTER and button.result_id is None:
-            if press.photo is None:
+            if press.media is None:
                 name = button.filter_name or ""
                 return texts.PICKED_WITHOUT_PHOTO.format(name=name), True
-            return await self._pick(event_id, plan, press.photo, button.filter_name)
+            return await self._pick(event_id, plan, press.media, button.filter_name)
         found = await self._result_in_chat(button.result_id or "", plan.chat_id)
         if found is None:
             return texts.RESULT_NOT_READY, True
@@ -110,6 +111,8 @@ class ButtonPresses:
         if button.kind == SHARE:
             return await self._share(plan, press, result, job)
         if button.kind == COMPARE:
+            if result.media_kind != InputKind.PHOTO:
+                return texts.NO_COMPARE_FOR_CLIPS, True
             return self._compare(plan, press, result)
         if button.kind == ANOTHER:
             picker = filter_picker(result.public_id, self.services.pipeline.filters.names)
@@ -130,18 +133,26 @@ class ButtonPresses:
         return found
 
     async def _pick(
-        self, event_id: str, plan: Plan, photo: PhotoRef, name: str | None
+        self, event_id: str, plan: Plan, media: Media, name: str | None
     ) -> tuple[str, bool]:
-        if photo.file_size is not None and photo.file_size > self.max_file_bytes:
-            return texts.too_large(photo.file_size, self.max_file_bytes), True
+        kind = InputKind.PHOTO
+        if isinstance(media, ClipRef):
+            limits = self.services.video_limits
+            refusal = clip_refusal(media, min(TELEGRAM_DOWNLOAD_LIMIT, limits.max_bytes), limits)
+            if refusal is not None:
+                return refusal, True
+            kind = media.input_kind
+        elif media.file_size is not None and media.file_size > self.max_file_bytes:
+            return texts.too_large(media.file_size, self.max_file_bytes), True
         new = queue.NewJob(
             channel=CHANNEL,
             event_id=event_id,
             operation=FILTER_OPERATION,
             filter_name=name,
             user_external_id=str(plan.user_id),
-            source=photo.as_source(),
-            reply_to={"chat_id": plan.chat_id, "message_id": photo.message_id},
+            source=media.as_source(),
+            reply_to={"chat_id": plan.chat_id, "message_id": media.message_id},
+            input_kind=kind,
         )
         return await self._submit_press(event_id, plan, new, name)
 
@@ -158,9 +169,10 @@ class ButtonPresses:
             operation=FILTER_OPERATION,
             filter_name=name,
             user_external_id=str(plan.user_id),
-            source={"media": original},
+            source={**job.source, "media": original},
             input_media=original,
             reply_to={"chat_id": plan.chat_id, "message_id": job.reply_to.get("message_id")},
+            input_kind=job.input_kind,
         )
         return await self._submit_press(event_id, plan, new, name)
 
@@ -186,7 +198,12 @@ class ButtonPresses:
             base = self.services.settings.public_base_url
             url = f"{base}/gallery/{result.public_id}" if base else None
             chat_id, message_id = plan.chat_id, press.message_id
-            buttons = result_buttons(result.public_id, shared=True, gallery_url=url)
+            buttons = result_buttons(
+                result.public_id,
+                shared=True,
+                gallery_url=url,
+                compare=result.media_kind == InputKind.PHOTO,
+            )
             self.outbox.spawn(
                 call_with_retries(
                     lambda: self.bot.edit_message_reply_markup(

@@ -9,7 +9,8 @@ handlers: a database failure must become a 500, so that Telegram delivers the up
 
 With `intake` the channel registers its webhook (with the secret and the update kinds it
 wants) or, in polling mode, starts long-polling getUpdates; it always sets the command menu.
-The worker side (`fetch_input`, `send_result`, `send_error`, `working`) needs only the bot.
+The worker side (`fetch_input` / `fetch_clip`, `report_progress`, `send_result`, `send_error`,
+`working`) needs only the bot; a clip's messages are `clip_replies`'.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from aiohttp import web
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, File, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
@@ -30,18 +32,21 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.services import Services
 from bot.settings import TelegramSettings
 from core.errors import RetryLater, UserError
-from db.models import Job
+from db.models import InputKind, Job
 from handlers.commands import MENU
-from handlers.platform import PeriodicTask, Reply
+from handlers.platform import PeriodicTask, Reply, VideoProgress
 from handlers.telegram import texts
 from handlers.telegram.albums import AlbumSummaries
 from handlers.telegram.calls import Outbox, call_with_retries, error_kind, retry_after_seconds
+from handlers.telegram.clip_replies import UPLOAD_LIMIT, ClipReplies
+from handlers.telegram.clips import TELEGRAM_DOWNLOAD_LIMIT, too_big_to_fetch
 from handlers.telegram.http import (
     AiohttpRequest,
     DownloadError,
     FileTooLargeError,
     TokenRedactor,
     download,
+    download_to,
     file_url,
 )
 from handlers.telegram.intake import CHANNEL, Intake
@@ -53,7 +58,6 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
-TELEGRAM_FILE_LIMIT = 20 * 1024 * 1024  # getFile serves files up to 20 MB
 CHAT_ACTION_EVERY_S = 4.0  # Telegram shows a chat action for about 5 s
 
 
@@ -104,8 +108,9 @@ class TelegramChannel:
         self.redactor.attach()  # before the bot is built: PTB logs its URLs then
         self.application = build_application(settings, services)
         self.bot: Bot = self.application.bot
-        self.max_file_bytes = min(TELEGRAM_FILE_LIMIT, services.settings.max_image_bytes)
+        self.max_file_bytes = min(TELEGRAM_DOWNLOAD_LIMIT, services.settings.max_image_bytes)
         self.replier = Replier(self.bot, services.db, self._count_error)
+        self.clip_replies = ClipReplies(self.bot, services.db, self.replier, self._count_error)
         self.outbox = Outbox()
         self.albums = AlbumSummaries(services.db, CHANNEL, self.replier.send_text)
         self.intake = Intake(
@@ -198,20 +203,26 @@ class TelegramChannel:
 
     @asynccontextmanager
     async def working(self, job: Job) -> AsyncIterator[None]:
-        """ "uploading a photo..." in the chat every few seconds while the job runs."""
+        """ "uploading a photo..." (or a video) in the chat every few seconds while the job
+        runs."""
         chat_id = job.reply_to.get("chat_id")
-        task = asyncio.create_task(self._show_working(int(chat_id))) if chat_id else None
+        action = ChatAction.UPLOAD_PHOTO
+        if job.input_kind in InputKind.CLIPS:
+            note = job.source.get("clip") == "video_note"
+            action = ChatAction.UPLOAD_VIDEO_NOTE if note else ChatAction.UPLOAD_VIDEO
+        task = asyncio.create_task(self._show_working(int(chat_id), action)) if chat_id else None
         try:
             yield
         finally:
+            self.clip_replies.forget(job.id)
             if task is not None:
                 task.cancel()
                 await asyncio.wait([task])
 
-    async def _show_working(self, chat_id: int) -> None:
+    async def _show_working(self, chat_id: int, action: str) -> None:
         while True:
             try:
-                await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+                await self.bot.send_chat_action(chat_id, action)
             except TelegramError as exc:  # only a courtesy: never retried, never fatal
                 self._count_error(error_kind(exc))
                 log.debug("sendChatAction failed (%s): %s", error_kind(exc), exc.message)
@@ -224,39 +235,70 @@ class TelegramChannel:
             if not media.exists(stored):
                 raise UserError(texts.PHOTO_GONE, detail=f"job {job.id}: media {stored} is gone")
             return await asyncio.to_thread(media.read, stored)
-        file_id = str(job.source.get("file_id") or "")
-        claimed = job.source.get("file_size")
-        if isinstance(claimed, int) and claimed > self.max_file_bytes:
-            raise FileTooBigError(claimed, self.max_file_bytes)
+        limit = self.max_file_bytes
+        file = await self._get_file(job, limit, lambda size: FileTooBigError(size, limit))
         try:
-            file = await self.bot.get_file(file_id)
-        except RetryAfter as exc:
-            raise RetryLater("getFile: flood control", delay_s=retry_after_seconds(exc)) from None
-        except BadRequest as exc:  # before TelegramError: PTB's BadRequest is a NetworkError
-            self._count_error(error_kind(exc))
-            if "too big" in exc.message.lower():
-                raise FileTooBigError(None, self.max_file_bytes) from None
-            raise FileUnavailableError(f"getFile: {exc.message}") from None
-        except TelegramError as exc:  # 5xx, no connection, no answer: getFile is safe to repeat
-            self._count_error(error_kind(exc))
-            raise RetryLater(f"getFile: {exc.message}") from None
-        if file.file_size is not None and file.file_size > self.max_file_bytes:
-            raise FileTooBigError(file.file_size, self.max_file_bytes)
-        if not file.file_path:
-            raise FileUnavailableError("getFile gave no file_path")
-        try:
-            return await download(
-                self.services.http, file_url(file.file_path), max_bytes=self.max_file_bytes
-            )
+            return await download(self.services.http, file_url(file), max_bytes=limit)
         except FileTooLargeError:
-            raise FileTooBigError(None, self.max_file_bytes) from None
+            raise FileTooBigError(None, limit) from None
         except DownloadError as exc:
             if exc.transient:
                 raise RetryLater(str(exc)) from None
             raise FileUnavailableError(str(exc)) from None
 
+    async def fetch_clip(self, job: Job, target: Path, max_bytes: int) -> None:
+        limit = min(TELEGRAM_DOWNLOAD_LIMIT, max_bytes)
+        path = await self._get_file(job, limit, lambda size: too_big_to_fetch(size, limit))
+        try:
+            await download_to(self.services.http, file_url(path), target, max_bytes=limit)
+        except DownloadError as exc:
+            if exc.transient:
+                raise RetryLater(str(exc)) from None
+            raise UserError(texts.CLIP_UNAVAILABLE, detail=str(exc)) from None
+
+    async def _get_file(
+        self, job: Job, limit: int, too_big_error: Callable[[int | None], UserError]
+    ) -> str:
+        """getFile for the job's file: its download path (the token is added by PTB)."""
+        file_id = str(job.source.get("file_id") or "")
+        claimed = job.source.get("file_size")
+        if isinstance(claimed, int) and claimed > limit:
+            raise too_big_error(claimed)
+        try:
+            file: File = await self.bot.get_file(file_id)
+        except RetryAfter as exc:
+            raise RetryLater("getFile: flood control", delay_s=retry_after_seconds(exc)) from None
+        except BadRequest as exc:  # before TelegramError: PTB's BadRequest is a NetworkError
+            self._count_error(error_kind(exc))
+            if "too big" in exc.message.lower():
+                raise too_big_error(None) from None
+            raise FileUnavailableError(f"getFile: {exc.message}") from None
+        except TelegramError as exc:  # 5xx, no connection, no answer: getFile is safe to repeat
+            self._count_error(error_kind(exc))
+            raise RetryLater(f"getFile: {exc.message}") from None
+        if file.file_size is not None and file.file_size > limit:
+            raise too_big_error(file.file_size)
+        if not file.file_path:
+            raise FileUnavailableError("getFile gave no file_path")
+        return file.file_path
+
+    def clip_output_kind(self, job: Job) -> Literal["mp4", "gif"] | None:
+        return None  # Telegram shows MP4 animations natively: a GIF in, a GIF out, else MP4
+
+    def clip_upload_limit(self, job: Job) -> int | None:
+        return UPLOAD_LIMIT  # a bot's sendVideo / sendAnimation / sendVideoNote
+
+    async def report_progress(self, job: Job, progress: VideoProgress) -> None:
+        await self.clip_replies.show_progress(job, progress)
+
     async def send_result(self, job: Job, reply: Reply) -> str | None:
+        if reply.clip is not None:
+            return await self.clip_replies.send_clip(job, reply, reply.clip)
         return await self.replier.send_result(job, reply)
 
     async def send_error(self, job: Job, message: str) -> str | None:
-        return await self.replier.send_error(job, message)
+        if job.input_kind not in InputKind.CLIPS:
+            return await self.replier.send_error(job, message)
+        sent = await self.replier.send_error(job, message, finish=False)
+        await self.clip_replies.remove_progress(job)
+        return sent

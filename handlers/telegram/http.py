@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from handlers.clips import save_capped
 
 DOWNLOAD_CHUNK = 256 * 1024
 # The loggers python-telegram-bot writes its URLs to.
@@ -187,6 +190,32 @@ async def download(
                     raise FileTooLargeError(max_bytes)
                 chunks.append(chunk)
             return b"".join(chunks)
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        raise DownloadError("file download timed out", transient=True) from None
+    except aiohttp.ClientError as exc:
+        reason = f"file download failed ({type(exc).__name__})"
+        raise DownloadError(reason, transient=True) from None
+
+
+async def download_to(
+    session: aiohttp.ClientSession,
+    url: str,
+    target: Path,
+    *,
+    max_bytes: int,
+    limit_s: float = 300.0,
+) -> int:
+    """Stream the file at `url` into `target`, at most `max_bytes` (over it: the clip's
+    `VideoError`, and no partial file); the bytes written. Errors carry no URL."""
+    timeout = aiohttp.ClientTimeout(total=limit_s, sock_read=60.0)
+    try:
+        async with session.get(url, timeout=timeout) as response:
+            if response.status != 200:
+                raise DownloadError(
+                    f"file download answered HTTP {response.status}",
+                    transient=response.status >= 500 or response.status in (404, 408, 429),
+                )
+            return await save_capped(response, target, max_bytes)
     except (TimeoutError, aiohttp.ServerTimeoutError):
         raise DownloadError("file download timed out", transient=True) from None
     except aiohttp.ClientError as exc:

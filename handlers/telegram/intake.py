@@ -21,13 +21,14 @@ from db import jobs as queue
 from db.albums import find_album_jobs
 from db.channel_state import claim_hint, event_seen
 from db.engine import Database
-from db.models import Job, utcnow
+from db.models import InputKind, Job, utcnow
 from db.privacy import forget_user
 from db.stats import recent_job_counts
 from handlers.telegram import texts
 from handlers.telegram.albums import AlbumSummaries
 from handlers.telegram.buttons import ButtonPresses
 from handlers.telegram.calls import Outbox
+from handlers.telegram.clips import ClipRef
 from handlers.telegram.keyboards import (
     filter_picker,
 )
@@ -87,6 +88,7 @@ class Intake:
             admin_ids=self.admin_ids,
             max_file_bytes=self.max_file_bytes,
             filters=self.services.pipeline.filters.names,
+            video_limits=self.services.video_limits,
         )
 
     async def accept(self, update: Update) -> None:
@@ -122,10 +124,11 @@ class Intake:
             elif not self.services.pipeline.can_colorize:
                 text = f"{ColorizeUnavailableError().user_message}\n{texts.PICK_FILTER}"
                 picker = filter_picker(names=self.services.pipeline.filters.names)
-                notice = Answer(text, submit.photo.message_id, picker, notice=True)
+                notice = Answer(text, submit.media.message_id, picker, notice=True)
                 await self._answer(event_id, plan, notice)
                 return
-        reply_to: dict[str, Any] = {"chat_id": plan.chat_id, "message_id": submit.photo.message_id}
+        media = submit.media
+        reply_to: dict[str, Any] = {"chat_id": plan.chat_id, "message_id": media.message_id}
         if submit.album_id:
             reply_to["media_group_id"] = submit.album_id
         job = await self.enqueue(
@@ -137,11 +140,12 @@ class Intake:
                 operation=operation,
                 filter_name=filter_name,
                 user_external_id=str(plan.user_id),
-                source=submit.photo.as_source(),
+                source=media.as_source(),
                 reply_to=reply_to,
+                input_kind=media.input_kind if isinstance(media, ClipRef) else InputKind.PHOTO,
             ),
             refuse=lambda message: self._answer(
-                event_id, plan, Answer(message, submit.photo.message_id, notice=True)
+                event_id, plan, Answer(message, media.message_id, notice=True)
             ),
         )
         if job is None:
@@ -179,8 +183,9 @@ class Intake:
             and await claim_hint(self.db, CHANNEL, str(plan.user_id), None, period=NOTICE_PERIOD)
         ):
             reply_to = int(new.reply_to["message_id"])
+            what = "video" if new.input_kind in InputKind.CLIPS else "photo"
             self.outbox.spawn(
-                self.replier.send_in_line(job.id, plan.chat_id, reply_to, position),
+                self.replier.send_in_line(job.id, plan.chat_id, reply_to, position, what),
                 f"job {job.id}: in-line message",
             )
         return job

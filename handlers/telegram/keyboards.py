@@ -75,10 +75,14 @@ def filter_picker(
 
 
 def result_buttons(
-    result_id: str, *, shared: bool = False, gallery_url: str | None = None
+    result_id: str,
+    *,
+    shared: bool = False,
+    gallery_url: str | None = None,
+    compare: bool = True,
 ) -> InlineKeyboardMarkup:
-    """The buttons under a result: share (or "in the gallery" once shared), before / after,
-    try another filter."""
+    """The buttons under a result: share (or "in the gallery" once shared), before / after
+    (photos only: `compare`), try another filter."""
     if not shared:
         share = InlineKeyboardButton(
             "Share to gallery", callback_data=encode(ButtonPress(SHARE, None, result_id))
@@ -87,17 +91,16 @@ def result_buttons(
         share = InlineKeyboardButton("In the gallery ✓", url=gallery_url)
     else:
         share = InlineKeyboardButton("In the gallery ✓", callback_data=encode(ButtonPress(NOOP)))
-    return InlineKeyboardMarkup(
-        [
-            [share],
-            [
-                InlineKeyboardButton(
-                    "Before / after", callback_data=encode(ButtonPress(COMPARE, None, result_id))
-                ),
-                InlineKeyboardButton(
-                    "Try another filter",
-                    callback_data=encode(ButtonPress(ANOTHER, None, result_id)),
-                ),
-            ],
-        ]
-    )
+    second = [
+        InlineKeyboardButton(
+            "Try another filter", callback_data=encode(ButtonPress(ANOTHER, None, result_id))
+        )
+    ]
+    if compare:
+        second.insert(
+            0,
+            InlineKeyboardButton(
+                "Before / after", callback_data=encode(ButtonPress(COMPARE, None, result_id))
+            ),
+        )
+    return InlineKeyboardMarkup([[share], second])

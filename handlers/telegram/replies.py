@@ -97,7 +97,7 @@ class Replier:
                     chat_id, reply_to, reply.image, file_name(reply), caption, buttons
                 )
         except TelegramError as exc:
-            self._undelivered(job, "the result", exc)
+            self.undelivered(job, "the result", exc)
             return None
         if as_photo and as_file:
             await call_with_retries(
@@ -110,16 +110,19 @@ class Replier:
         await self.finish_progress(job.id, chat_id, texts.IN_LINE_DONE)
         return str(message.message_id)
 
-    async def send_error(self, job: Job, message: str) -> str | None:
+    async def send_error(self, job: Job, message: str, *, finish: bool = True) -> str | None:
+        """The one error message; `finish`: edit the in-line message to say so (a clip's
+        progress message is removed by its caller instead)."""
         chat_id, reply_to = reply_target(job)
         try:
             sent = await self.bot.send_message(
                 chat_id, message, reply_parameters=replying_to(reply_to)
             )
         except TelegramError as exc:
-            self._undelivered(job, "the error message", exc)
+            self.undelivered(job, "the error message", exc)
             return None
-        await self.finish_progress(job.id, chat_id, texts.IN_LINE_FAILED)
+        if finish:
+            await self.finish_progress(job.id, chat_id, texts.IN_LINE_FAILED)
         return str(sent.message_id)
 
     async def _photo_or_file(
@@ -163,7 +166,7 @@ class Replier:
             disable_content_type_detection=True,
         )
 
-    def _undelivered(self, job: Job, what: str, exc: TelegramError) -> None:
+    def undelivered(self, job: Job, what: str, exc: TelegramError) -> None:
         """Sending `what` failed: RetryLater when Telegram surely did not deliver it; else
         log and give up (the reply may have arrived, or it never can)."""
         kind = error_kind(exc)
@@ -188,10 +191,13 @@ class Replier:
         else:
             log.warning("job %s: Telegram refused %s (%s): %s", job.id, what, kind, exc.message)
 
-    async def send_in_line(self, job_id: int, chat_id: int, reply_to: int, position: int) -> None:
+    async def send_in_line(
+        self, job_id: int, chat_id: int, reply_to: int, position: int, what: str = "photo"
+    ) -> None:
         """The one "#N in line" message of a queued job; if the job replies before its id is
-        stored, this edits it to say so at once."""
-        text = texts.IN_LINE.format(position=position)
+        stored, this edits it to say so at once (and if a clip's progress message was posted
+        first, that one stays and this one goes)."""
+        text = texts.IN_LINE.format(position=position, what=what)
         sent = await call_with_retries(
             lambda: self.bot.send_message(chat_id, text, reply_parameters=replying_to(reply_to)),
             what=f"job {job_id}: the in-line message",
@@ -202,6 +208,13 @@ class Replier:
         ):
             return
         job = await get_job(self.db, job_id)
+        if job is not None and job.progress_message_id != progress.CLOSED:
+            await call_with_retries(
+                lambda: self.bot.delete_message(chat_id, sent.message_id),
+                what=f"job {job_id}: deleting a second in-line message",
+                on_error=self.count_error,
+            )
+            return
         failed = job is not None and job.status == JobStatus.FAILED
         text = texts.IN_LINE_FAILED if failed else texts.IN_LINE_DONE
         await self._edit(chat_id, sent.message_id, text)

@@ -6,7 +6,7 @@ from db.stats import JobCounts
 
 EXAMPLE = "For example, send a photo with the caption /filter Lo-Fi"
 
-HELP = (
+_HELP = (
     "Hi! I colourise black-and-white photos and apply 40 Instagram-like filters.\n"
     "\n"
     "• Send me a photo: I colourise it.\n"
@@ -15,15 +15,23 @@ HELP = (
     "• /filters (or /filter on its own) shows all 40 filters to pick from.\n"
     "• Reply to a photo with /colorize (or /colourise) to colourise it.\n"
     "• Photos sent as files work too, up to 20 MB; albums too.\n"
+    "• Videos, GIFs and round video notes too (up to 20 MB and {seconds} s): I colourise "
+    "every frame without flicker, keep the sound, and show how far along I am. "
+    "/filter Lo-Fi in the caption filters every frame.\n"
     "• /forget deletes everything I stored about you.\n"
     "\n"
     "Under each result: Share to gallery (nothing appears in the public gallery without it), "
     "Before / after, and Try another filter. Colours are AI-generated, so they are a guess."
 )
 
-HINT = f"Send me a photo and I'll colourise it, or add a filter. {EXAMPLE}. /help shows more."
-HINT_VIDEO = f"I can't do videos yet (they're coming later). Meanwhile, send me a photo. {EXAMPLE}."
-HINT_NOT_A_PHOTO = f"That file isn't a photo. Send me a photo (JPEG, PNG, WebP...). {EXAMPLE}."
+HINT = (
+    "Send me a photo or a video and I'll colourise it, or add a filter. "
+    f"{EXAMPLE}. /help shows more."
+)
+HINT_NOT_A_PHOTO = (
+    "That file isn't a photo or a video. Send me a photo (JPEG, PNG, WebP...) or a video "
+    f"(MP4, MOV, WebM, GIF). {EXAMPLE}."
+)
 HINT_GROUP_PHOTO = "Reply to a photo with /filter Lo-Fi or /colorize and I'll get to work."
 UNKNOWN_COMMAND = "I don't know the command /{word}. " + HINT
 NO_PHOTO_FOR_FILTER = (
@@ -36,10 +44,11 @@ PICKED_WITHOUT_PHOTO = "Now send me a photo with the caption /filter {name}"
 NOT_ADMIN = "Sorry, /stats is only for the bot's admins."
 FORGOT = "Done: I deleted everything I had stored about you ({files} files)."
 FORGOT_NOTHING = "I had nothing stored about you, so there was nothing to delete."
-IN_LINE = "You're #{position} in line. I'll send your photo as soon as it's ready."
+IN_LINE = "You're #{position} in line. I'll send your {what} as soon as it's ready."
 IN_LINE_DONE = "Done, here it is."
 IN_LINE_FAILED = "Finished; see my reply below."
 PHOTO_GONE = "I no longer have that photo; please send it again."
+CLIP_UNAVAILABLE = "I couldn't get that video from Telegram; please send it again."
 STALE_BUTTON = "This button has expired; please send the photo again."
 NOT_YOURS = "Only the person who sent the photo can share it."
 SHARED = "Shared to the gallery. Thank you!"
@@ -47,7 +56,14 @@ ALREADY_SHARED = "It's already in the gallery."
 RESULT_NOT_READY = "One moment, it's still being saved; try again in a second."
 WORKING_ON_IT = "{name}: coming up!"
 COMPARING = "Making a before / after picture..."
+NO_COMPARE_FOR_CLIPS = (
+    "Before / after is for photos; play your video and the original side by side."
+)
 IN_GALLERY = "In the gallery ✓"
+
+
+def help_text(max_video_seconds: float) -> str:
+    return _HELP.format(seconds=f"{max_video_seconds:g}")
 
 
 def too_large(size: int, limit: int) -> str:

@@ -24,7 +24,7 @@ import secrets
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -103,6 +103,9 @@ class WebChannel:
                 )
             await asyncio.sleep(0.02)
         return key
+
+    def clip_output_kind(self, job: Job) -> Literal["mp4", "gif"] | None:
+        return None  # a GIF stays a GIF, a video becomes an MP4
 
     def clip_upload_limit(self, job: Job) -> int | None:
         return None  # the page plays the result from this server

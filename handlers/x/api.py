@@ -18,7 +18,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,6 +28,7 @@ from yarl import URL
 
 from bot.settings import XSettings
 from core.errors import RetryLater, UserError
+from handlers.clips import save_capped
 from handlers.x.oauth1 import OAuth1Credentials, authorization_header
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 3
 _MAX_JSON_BYTES = 5_000_000
 _CHUNK = 256 * 1024
+# What a post's photos and videos need: a photo's URL, a video's MP4 variants and length.
+MEDIA_FIELDS = "url,type,width,height,variants,duration_ms,preview_image_url"
 
 
 class XRequestError(Exception):
@@ -52,9 +57,9 @@ class XDeliveryUnknownError(RuntimeError):
 class PhotoUnavailableError(UserError):
     kind = "photo_unavailable"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, what: str = "photo") -> None:
         super().__init__(
-            "I couldn't fetch that photo (it may have been deleted or made private).",
+            f"I couldn't fetch that {what} (it may have been deleted or made private).",
             detail=detail,
         )
 
@@ -63,7 +68,7 @@ class PhotoRefusedError(UserError):
     kind = "photo_refused"
 
     def __init__(self, detail: str) -> None:
-        super().__init__("I can only fetch photos that X itself hosts.", detail=detail)
+        super().__init__("I can only fetch photos and videos that X itself hosts.", detail=detail)
 
 
 class PhotoTooLargeError(UserError):
@@ -110,8 +115,12 @@ class XApi:
         json: Any = None,
         form: Callable[[], aiohttp.FormData] | None = None,
         creates: bool = False,
+        timeout_s: float | None = None,
     ) -> dict[str, Any]:
         """A signed call to X_API_URL + path; the decoded JSON body ({} when empty)."""
+        timeout = self.timeout
+        if timeout_s is not None:
+            timeout = aiohttp.ClientTimeout(total=timeout_s, connect=self.timeout.connect)
         url = URL(self.base + path)
         if params:
             url = url.with_query(dict(params))
@@ -127,7 +136,7 @@ class XApi:
                     json=json,
                     data=form() if form is not None else None,
                     headers=headers,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                 ) as response:
                     body = await read_capped(response, _MAX_JSON_BYTES)
@@ -167,7 +176,7 @@ class XApi:
             f"/2/tweets/{post_id}",
             params={
                 "expansions": "attachments.media_keys",
-                "media.fields": "url,type,width,height",
+                "media.fields": MEDIA_FIELDS,
             },
         )
 
@@ -180,7 +189,7 @@ class XApi:
                 "attachments.media_keys,author_id,referenced_tweets.id,"
                 "referenced_tweets.id.attachments.media_keys"
             ),
-            "media.fields": "url,type,width,height",
+            "media.fields": MEDIA_FIELDS,
             "tweet.fields": (
                 "author_id,entities,referenced_tweets,in_reply_to_user_id,attachments,"
                 "display_text_range"
@@ -246,9 +255,27 @@ class XApi:
             raise PhotoRefusedError(f"media URL scheme {url.scheme!r} refused")
 
     async def download(self, url: str, *, signed: bool, max_bytes: int) -> bytes:
-        """GET a photo from an allowlisted host, following redirects only while they stay on
-        the allowlist, reading at most `max_bytes`."""
+        """A photo from an allowlisted host, reading at most `max_bytes`."""
+        async with self.open_media(url, signed=signed, what="photo") as response:
+            if (response.content_length or 0) > max_bytes:
+                raise PhotoTooLargeError(max_bytes)
+            return await read_capped(response, max_bytes, too_large=PhotoTooLargeError)
+
+    async def download_to(self, url: str, target: Path, *, signed: bool, max_bytes: int) -> int:
+        """A video from an allowlisted host, streamed into `target`, at most `max_bytes` (over
+        it: the clip's `VideoError`, no partial file left); the bytes written."""
+        async with self.open_media(url, signed=signed, what="video") as response:
+            return await save_capped(response, target, max_bytes)
+
+    @asynccontextmanager
+    async def open_media(
+        self, url: str, *, signed: bool, what: str
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """GET media from an allowlisted host, following redirects only while they stay on
+        the allowlist: the 200 response, to read. 429 and 5xx (and broken connections, also
+        while reading) are `RetryLater`; other answers `PhotoUnavailableError`."""
         current = URL(url)
+        timeout = aiohttp.ClientTimeout(total=300.0, sock_read=60.0, connect=10.0)
         for _ in range(_MAX_REDIRECTS + 1):
             self.check_media_url(current)
             headers = {}
@@ -256,7 +283,7 @@ class XApi:
                 headers["Authorization"] = authorization_header(self.credentials, "GET", current)
             try:
                 async with self.http.get(
-                    current, headers=headers, allow_redirects=False, timeout=self.timeout
+                    current, headers=headers, allow_redirects=False, timeout=timeout
                 ) as response:
                     if response.status in _REDIRECTS:
                         location = response.headers.get("Location", "")
@@ -264,17 +291,19 @@ class XApi:
                         continue
                     if response.status == 429:
                         raise RetryLater(
-                            "photo download rate limited", delay_s=rate_limit_wait(response.headers)
+                            f"{what} download rate limited",
+                            delay_s=rate_limit_wait(response.headers),
                         )
                     if response.status >= 500:
-                        raise RetryLater(f"photo download: HTTP {response.status}")
+                        raise RetryLater(f"{what} download: HTTP {response.status}")
                     if response.status != 200:
-                        raise PhotoUnavailableError(f"photo download: HTTP {response.status}")
-                    if (response.content_length or 0) > max_bytes:
-                        raise PhotoTooLargeError(max_bytes)
-                    return await read_capped(response, max_bytes, too_large=PhotoTooLargeError)
+                        raise PhotoUnavailableError(
+                            f"{what} download: HTTP {response.status}", what
+                        )
+                    yield response
+                    return
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise RetryLater(f"photo download: {type(exc).__name__}") from None
+                raise RetryLater(f"{what} download: {type(exc).__name__}") from None
         raise PhotoRefusedError("too many redirects")
 
 

@@ -7,7 +7,9 @@ from a since_id kept in the database, so a restart neither misses nor repeats a 
 
 Replies (the worker): the photo is fetched from an allowlisted host only (DM photos with an
 OAuth 1.0a-signed request), the result uploaded with `POST /2/media/upload` and posted as a
-reply or a DM. Public mentions' results go to the gallery, attributed to the @handle and the
+reply or a DM. A video or animated GIF is a clip job: its best MP4 variant is fetched the same
+way and the result uploaded in chunks (`handlers.x.clips`, `handlers.x.uploads`); X shows no
+progress. Public mentions' results go to the gallery, attributed to the @handle and the
 reply's URL; a scheduler task keeps their like counts.
 """
 
@@ -19,6 +21,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Literal
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,10 +34,18 @@ from core.errors import RetryLater, UserError
 from db.channel_state import claim_hint
 from db.models import Job, utcnow
 from db.results import list_replied_results, list_unattributed, set_attribution, set_external_likes
-from handlers.platform import PeriodicTask, Reply, describe
+from handlers.platform import PeriodicTask, Reply, VideoProgress, describe
 from handlers.x.api import PhotoUnavailableError, XApi, XDeliveryUnknownError, XRequestError
+from handlers.x.clips import XClips
 from handlers.x.commands import HINT_TEXT
-from handlers.x.events import DM, POST, parse_webhook, photo_of_post, webhook_owner
+from handlers.x.events import (
+    DM,
+    POST,
+    parse_webhook,
+    photo_of_post,
+    video_of_post,
+    webhook_owner,
+)
 from handlers.x.intake import CHANNEL, HINT_PERIOD, XIntake, shorten
 from handlers.x.polling import MentionsPoller
 from handlers.x.signatures import SIGNATURE_HEADER, crc_response, is_valid_signature
@@ -72,7 +84,8 @@ def alt_text(reply: Reply) -> str:
             done = f"colourised by AI, then {done}"
     else:
         done = "colourised by AI"
-    text = f"The photo {done}."
+    what = "photo" if reply.clip is None else "GIF" if reply.clip.kind == "gif" else "video"
+    text = f"The {what} {done}."
     return text + " The colours are AI-generated guesses." if reply.colourised else text
 
 
@@ -88,6 +101,7 @@ class XChannel:
             on_error=lambda kind: services.metrics.channel_errors.labels(CHANNEL, kind).inc(),
         )
         self.intake = XIntake(services, self.api)
+        self.clips = XClips(services, self.api)
         self.poller = MentionsPoller(services, self.api, self.intake, settings)
         self._replies: dict[int, str] = {}  # job id -> our reply's post id, until attributed
 
@@ -135,9 +149,13 @@ class XChannel:
         if not url and source.get("lookup"):
             post_id = str(source["lookup"])
             try:
-                url = photo_of_post(await self.api.get_post(post_id))
+                post = await self.api.get_post(post_id)
             except XRequestError as exc:
                 raise PhotoUnavailableError(str(exc)) from None
+            url = photo_of_post(post)
+            video = video_of_post(post) if url is None else None
+            if video is not None:
+                await self.clips.become_clip(job, video)  # back to the queue as a clip job
             if url is None:
                 raise NoPhotoError(post_id)
         if not url:
@@ -153,18 +171,29 @@ class XChannel:
                 photo_size(str(url), "large"), signed=False, max_bytes=limit
             )
 
+    async def fetch_clip(self, job: Job, target: Path, max_bytes: int) -> None:
+        await self.clips.fetch(job, target, max_bytes)
+
+    def clip_output_kind(self, job: Job) -> Literal["mp4", "gif"] | None:
+        return self.clips.output_kind(job)
+
+    def clip_upload_limit(self, job: Job) -> int | None:
+        return self.clips.upload_limit(job)
+
+    async def report_progress(self, job: Job, progress: VideoProgress) -> None:
+        return None  # a post or DM cannot be edited into a progress bar
+
     async def send_result(self, job: Job, reply: Reply) -> str | None:
-        image = reply.image
-        if len(image) > UPLOAD_LIMIT:
-            image = await self.services.pipeline.compute.run(
-                fit_upload, image, self.services.image_limits
-            )
         is_dm = job.source.get("kind") == DM
-        # "seconds taken" as the person sees it: from the mention or DM to this reply.
-        caption = describe(replace(reply, seconds=(utcnow() - job.created_at).total_seconds()))
         try:
-            media_id = await self.api.upload_media(image, "dm_image" if is_dm else "tweet_image")
+            if reply.clip is not None:  # a failed processing raises its UserError: not posted
+                media_id = await self.clips.upload(job, reply.clip)
+            else:
+                media_id = await self._upload_photo(reply.image, is_dm)
             await self._describe_media(job, media_id, reply)
+            # "seconds taken" as the person sees it: from the mention or DM to this reply.
+            taken = (utcnow() - job.created_at).total_seconds()
+            caption = describe(replace(reply, seconds=taken))
             if is_dm:
                 sent = await self.api.send_dm(
                     job.reply_to["participant_id"], caption, media_id=media_id
@@ -178,6 +207,13 @@ class XChannel:
             raise XRejectedError(str(exc)) from None
         self._replies[job.id] = sent
         return sent
+
+    async def _upload_photo(self, jpeg: bytes, is_dm: bool) -> str:
+        if len(jpeg) > UPLOAD_LIMIT:
+            jpeg = await self.services.pipeline.compute.run(
+                fit_upload, jpeg, self.services.image_limits
+            )
+        return await self.api.upload_media(jpeg, "dm_image" if is_dm else "tweet_image")
 
     async def _describe_media(self, job: Job, media_id: str, reply: Reply) -> None:
         try:

@@ -25,8 +25,9 @@ DELETE = "delete"
 FORGET = "forget"
 
 HINT_TEXT = (
-    "Send me a photo: mention me in a post with a photo (or in a reply to one), or DM it. "
-    "I colourise black-and-white photos; add a filter name such as lofi for one of 40 filters."
+    "Send me a photo or a video: mention me in a post with one (or in a reply to one), or DM "
+    "it. I colourise black-and-white photos, videos and GIFs; add a filter name such as lofi "
+    "for one of 40 filters."
 )
 AMBIGUOUS_NAMES = frozenset(
     {
@@ -103,14 +104,14 @@ def decide(incoming: Incoming, bot_user_id: str | None) -> Decision:
         return Decision(IGNORE, "does not mention the bot")
     elif incoming.replies_to_bot and is_delete_request(incoming.text):
         return Decision(DELETE)
-    elif not incoming.explicit_mention and incoming.photo_url is None:
-        return Decision(IGNORE, "a reply in a thread with the bot, without a photo")
+    elif not incoming.explicit_mention and incoming.photo_url is None and incoming.video is None:
+        return Decision(IGNORE, "a reply in a thread with the bot, without a photo or video")
     try:
         filter_name = choose_filter(incoming.text)
     except UnknownFilterError as exc:
         return Decision(ANSWER, "unknown filter", message=exc.user_message)
-    if incoming.photo_url is None and incoming.lookup_post_id is None:
-        return Decision(HINT, "no photo")
+    if not incoming.has_media:
+        return Decision(HINT, "no photo or video")
     if filter_name is None:
         return Decision(JOB, operation=COLORIZE)
     return Decision(JOB, operation=FILTER, filter_name=filter_name)

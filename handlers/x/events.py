@@ -8,8 +8,9 @@ Three shapes arrive:
     "payload": ..., "includes": ...}}`; a mention's media is fetched by post id afterwards;
   - v2 responses (`GET /2/users/:id/mentions`, `GET /2/tweets/:id`) with `includes`.
 
-A post's own photo wins; a post without one that replies to another post asks for that post's
-photo (by URL when the payload carries it, else by id: `lookup_post_id`).
+A post's own photo (or video, or animated GIF: `video`, see `handlers.x.media`) wins; a post
+without one that replies to another post asks for that post's (by URL when the payload carries
+it, else by id: `lookup_post_id`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from handlers.x.media import VideoRef, video_of_media
 
 POST = "post"
 DM = "dm"
@@ -36,12 +39,17 @@ class Incoming:
     author_handle: str | None
     text: str  # what the person wrote to the bot: no reply prefix, @mentions or links
     photo_url: str | None = None
-    lookup_post_id: str | None = None  # a post whose photo must be looked up by id
+    video: VideoRef | None = None  # a video or animated GIF (instead of a photo)
+    lookup_post_id: str | None = None  # a post whose media must be looked up by id
     photo_owner_id: str | None = None  # who posted the photo (the author, or the replied-to)
     in_reply_to_post_id: str | None = None
     explicit_mention: bool = False  # the bot is @mentioned in the body (DMs: sent to the bot)
     replies_to_bot: bool = False
     is_repost: bool = False
+
+    @property
+    def has_media(self) -> bool:
+        return bool(self.photo_url or self.video or self.lookup_post_id)
 
 
 def parse_webhook(payload: Json, bot_user_id: str | None) -> list[Incoming]:
@@ -95,6 +103,13 @@ def photo_of_post(response: Json) -> str | None:
     return _v2_photo(post, _media_by_key(_dict(response.get("includes"))))
 
 
+def video_of_post(response: Json) -> VideoRef | None:
+    """The first video or animated GIF in a `GET /2/tweets/:id` answer (with the media
+    expanded and `media.fields=variants,duration_ms`), when the post has no photo."""
+    post = _dict(response.get("data"))
+    return _v2_video(post, _media_by_key(_dict(response.get("includes"))))
+
+
 def parse_v1_post(post: Json, bot_user_id: str) -> Incoming | None:
     post_id = str(post.get("id_str") or post.get("id") or "")
     user = _dict(post.get("user"))
@@ -118,6 +133,8 @@ def parse_v1_post(post: Json, bot_user_id: str) -> Incoming | None:
         (str(m["media_url_https"]) for m in media if m.get("type") == "photo"),
         None,
     )
+    video = None if photo else _first_video(media)
+    photo_or_video = photo is not None or video is not None
     return Incoming(
         kind=POST,
         event_id=post_id,
@@ -125,8 +142,11 @@ def parse_v1_post(post: Json, bot_user_id: str) -> Incoming | None:
         author_handle=_str_or_none(user.get("screen_name")),
         text=clean_text(text[start:]),
         photo_url=photo,
-        lookup_post_id=parent if photo is None else None,
-        photo_owner_id=author if photo else _str_or_none(post.get("in_reply_to_user_id_str")),
+        video=video,
+        lookup_post_id=None if photo_or_video else parent,
+        photo_owner_id=(
+            author if photo_or_video else _str_or_none(post.get("in_reply_to_user_id_str"))
+        ),
         in_reply_to_post_id=parent,
         explicit_mention=any(uid == bot_user_id and at >= start for uid, at in mentions),
         replies_to_bot=replies_to_bot,
@@ -148,6 +168,7 @@ def parse_v1_dm(event: Json, users: Json) -> Incoming | None:
     attachment = _dict(data.get("attachment"))
     media = _dict(attachment.get("media")) if attachment.get("type") == "media" else {}
     photo = _str_or_none(media.get("media_url_https")) if media.get("type") == "photo" else None
+    video = video_of_media(media) if media else None
     user = _dict(users.get(sender))
     user = _dict(user.get("data")) or user  # X Activity API wraps each user in "data"
     handle = user.get("screen_name") or user.get("username")
@@ -158,6 +179,7 @@ def parse_v1_dm(event: Json, users: Json) -> Incoming | None:
         author_handle=_str_or_none(handle),
         text=clean_text(text),
         photo_url=photo,
+        video=video,
         explicit_mention=True,
     )
 
@@ -177,16 +199,18 @@ def parse_v2_post(post: Json, includes: Json, bot_user_id: str) -> Incoming | No
     parent = references.get("replied_to")
     own_keys = _list(_dict(post.get("attachments")).get("media_keys"))
     photo = _v2_photo(post, media)
+    video = None if photo else _v2_video(post, media)
     lookup = None
     owner: str | None = author
-    if photo is None and own_keys and not any(str(k) in media for k in own_keys):
-        lookup = post_id  # media not expanded in this delivery: look the post up
-    elif photo is None and parent is not None:
-        photo = _v2_photo(_dict(tweets.get(parent)), media)
-        lookup = parent if photo is None else None
-        owner = _str_or_none(
-            post.get("in_reply_to_user_id") or _dict(tweets.get(parent)).get("author_id")
-        )
+    if photo is None and video is None and own_keys:
+        if not any(_expanded(media.get(str(k))) for k in own_keys):
+            lookup = post_id  # media not expanded in this delivery: look the post up
+    elif photo is None and video is None and parent is not None:
+        replied = _dict(tweets.get(parent))
+        photo = _v2_photo(replied, media)
+        video = None if photo else _v2_video(replied, media)
+        lookup = parent if photo is None and video is None else None
+        owner = _str_or_none(post.get("in_reply_to_user_id") or replied.get("author_id"))
     replies_to_bot = str(post.get("in_reply_to_user_id") or "") == bot_user_id
     start = _body_start(text, post.get("display_text_range"), replies_to_bot=replies_to_bot)
     mentions = [
@@ -200,6 +224,7 @@ def parse_v2_post(post: Json, includes: Json, bot_user_id: str) -> Incoming | No
         author_handle=_str_or_none(_dict(users.get(author)).get("username")),
         text=clean_text(text[start:]),
         photo_url=photo,
+        video=video,
         lookup_post_id=lookup,
         photo_owner_id=owner,
         in_reply_to_post_id=parent,
@@ -232,6 +257,32 @@ def _v2_photo(post: Json, media: Mapping[str, Json]) -> str | None:
         if item is not None and item.get("type") == "photo" and item.get("url"):
             return str(item["url"])
     return None
+
+
+def _v2_video(post: Json, media: Mapping[str, Json]) -> VideoRef | None:
+    for key in _list(_dict(post.get("attachments")).get("media_keys")):
+        item = media.get(str(key))
+        video = video_of_media(item) if item is not None else None
+        if video is not None:
+            return video
+    return None
+
+
+def _first_video(media: list[Any]) -> VideoRef | None:
+    for item in media:
+        video = video_of_media(_dict(item))
+        if video is not None:
+            return video
+    return None
+
+
+def _expanded(item: Json | None) -> bool:
+    """The media object carries what we need: a photo's URL, a video's variants."""
+    if item is None:
+        return False
+    if item.get("type") == "photo":
+        return bool(item.get("url"))
+    return video_of_media(item) is not None
 
 
 def _media_by_key(includes: Json) -> dict[str, Json]:

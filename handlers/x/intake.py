@@ -19,13 +19,15 @@ from datetime import timedelta
 from typing import Any
 
 from bot.services import Services
-from core.errors import RetryLater
+from core.errors import RetryLater, UserError
 from db import jobs as queue
 from db.channel_state import claim_hint, event_seen, is_user_blocked, user_external_id
+from db.models import InputKind
 from db.privacy import delete_result, find_result_by_reply, forget_user
 from handlers.x.api import XApi, XDeliveryUnknownError, XRequestError
 from handlers.x.commands import ANSWER, DELETE, FORGET, HINT, HINT_TEXT, IGNORE, decide
 from handlers.x.events import DM, POST, Incoming
+from handlers.x.media import GIF
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,24 @@ class XIntake:
 
     async def enqueue(self, item: Incoming, operation: str, filter_name: str | None) -> None:
         services = self.services
+        refusal = self.clip_refusal(item)
+        if refusal is not None:
+            log.info("x %s %s refused at intake: %s", item.kind, item.event_id, refusal.detail)
+            if await queue.record_event(services.db, CHANNEL, item.event_id):
+                await self.notify_once_a_day(item, refusal.user_message)
+            return
+        source: dict[str, Any] = {
+            "kind": item.kind,
+            "url": item.photo_url,
+            "lookup": item.lookup_post_id,
+            "author": item.author_id,
+            "handle": item.author_handle,
+            "photo_owner": item.photo_owner_id,
+        }
+        input_kind = InputKind.PHOTO
+        if item.video is not None:
+            source["video"] = item.video.as_source()
+            input_kind = InputKind.GIF if item.video.kind == GIF else InputKind.VIDEO
         new = queue.NewJob(
             channel=CHANNEL,
             event_id=item.event_id,
@@ -100,14 +120,8 @@ class XIntake:
             filter_name=filter_name,
             user_external_id=item.author_id,
             user_handle=item.author_handle,
-            source={
-                "kind": item.kind,
-                "url": item.photo_url,
-                "lookup": item.lookup_post_id,
-                "author": item.author_id,
-                "handle": item.author_handle,
-                "photo_owner": item.photo_owner_id,
-            },
+            input_kind=input_kind,
+            source=source,
             reply_to=(
                 {"participant_id": item.author_id}
                 if item.kind == DM
@@ -124,6 +138,16 @@ class XIntake:
             return
         if enqueued.created:
             services.metrics.enqueued.labels(CHANNEL).inc()
+
+    def clip_refusal(self, item: Incoming) -> UserError | None:
+        """A video X already says is longer than MAX_VIDEO_SECONDS: its one message."""
+        seconds = item.video.duration_s if item.video is not None else None
+        try:
+            if seconds is not None:
+                self.services.video_limits.check_duration(seconds)
+        except UserError as exc:
+            return exc
+        return None
 
     async def delete_result(self, item: Incoming) -> None:
         """A "delete" reply to the bot's reply: remove that result and its media, delete the

@@ -48,8 +48,8 @@ def over_by(amount: float, limit: float, unit: str, *, decimals: int = 1) -> str
     while shown_decimals < 6 and round(excess, shown_decimals) <= 0:
         shown_decimals += 1
     limit_decimals = decimals
-    while limit_decimals < 6 and round(limit, limit_decimals) == 0 < limit:
-        limit_decimals += 1
+    while limit_decimals < 6 and round(limit, limit_decimals) != round(limit, 6):
+        limit_decimals += 1  # a limit is shown as it is (0.05 MB, not 0.1 MB)
     return (
         f"{_number(amount, shown_decimals)} {unit}, {_number(excess, shown_decimals)} {unit} "
         f"over the {_number(limit, limit_decimals)} {unit} limit"
