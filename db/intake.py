@@ -42,8 +42,9 @@ class UserRateLimitedError(UserError):
     def __init__(self, retry_at: datetime, limit: int) -> None:
         self.retry_at = retry_at
         minutes = max(1, round((retry_at - utcnow()).total_seconds() / 60))
+        what = "1 photo or video" if limit == 1 else f"{limit} photos or videos"
         super().__init__(
-            f"You've sent {limit} photos in the last hour, which is the limit. "
+            f"You've sent {what} in the last hour, which is the limit. "
             f"Please try again in about {minutes} minute{'s' if minutes != 1 else ''} "
             f"(after {retry_at:%H:%M} UTC).",
             detail=f"user rate limit {limit}/h reached",

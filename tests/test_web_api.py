@@ -240,6 +240,8 @@ async def test_rate_limit_is_429_with_retry_after(make_client: MakeClient) -> No
     status, body, headers = await post_job(client, contract, upload(photo, filter="Moon"))
     assert status == 429, body
     assert int(headers["Retry-After"]) > 0
+    # The limit counts every job, photo or clip, and the message says so.
+    assert "sent 1 photo or video in the last hour" in body["error"], body
 
 
 async def test_full_queue_is_503_with_retry_after(make_client: MakeClient) -> None:
