@@ -18,11 +18,12 @@ import av
 
 from inference.video.copies import copy_frames
 from inference.video.errors import VideoError, over_by
+from inference.video.gif_writer import GifWriter
 from inference.video.limits import VideoLimits
 from inference.video.probe import probe_media
 from inference.video.reader import ClipReader
 from inference.video.results import VideoResult
-from inference.video.writers import GifWriter, Mp4Writer
+from inference.video.writers import Mp4Writer
 
 log = logging.getLogger(__name__)
 

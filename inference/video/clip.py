@@ -20,12 +20,13 @@ from inference.colorize import Colorizer, has_colour
 from inference.filters import FilterBank
 from inference.pipeline import COLORIZE, FILTER, ColorizeUnavailableError
 from inference.video.frames import FrameColourer, FrameFilter, StageClock
+from inference.video.gif_writer import GifWriter
 from inference.video.limits import VideoLimits
 from inference.video.probe import MediaInfo
 from inference.video.reader import ClipReader, DecodedFrame
 from inference.video.results import VideoResult
 from inference.video.temporal import StabilizerTuning
-from inference.video.writers import GifWriter, Mp4Writer, OutputKind
+from inference.video.writers import Mp4Writer, OutputKind
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inference.video.gif_writer import GifWriter
 from inference.video.limits import VideoLimits
 from inference.video.probe import MediaInfo, probe_media
 from inference.video.reader import ClipReader
-from inference.video.writers import GifWriter, Mp4Writer
+from inference.video.writers import Mp4Writer
 
 
 def plain_copy(
