@@ -61,3 +61,48 @@ def test_the_shipped_model_beats_grey_on_full_size_photos() -> None:
     assert 0.7 <= share <= 1.3, share
     # the photos' own ab at the model's output size, upsampled the same way: a ceiling
     assert scores[ORACLE].curve.rebalanced() > scores["ours"].curve.rebalanced() + 10
+
+
+def test_false_and_wrong_colour_count_clear_colour_where_it_does_not_belong() -> None:
+    from training.colorize.bins import AbBins
+    from training.colorize.fullsize import FullScores, truth_of
+    from training.colorize.metrics import AucCurve
+
+    bins = AbBins.load()
+    original = np.full((40, 40, 3), 128, np.uint8)  # neutral grey
+    original[:, 20:] = (40, 160, 40)  # green right half (BGR)
+    result = original.copy()
+    result[:20, :20] = (60, 60, 200)  # a red blotch on a quarter: the grey part
+    result[20:, 20:] = (200, 60, 160)  # purple where it is green: another quarter
+    scores = FullScores(AucCurve(bins.count))
+    scores.add_truth(result, original, truth_of(original, bins))
+    assert FullScores.mean_error(scores.false_colour) == pytest.approx(0.25)
+    assert FullScores.mean_error(scores.wrong_colour) == pytest.approx(0.5)
+    exact = FullScores(AucCurve(bins.count))
+    exact.add_truth(original, original, truth_of(original, bins))
+    assert FullScores.mean_error(exact.false_colour) == 0
+    assert FullScores.mean_error(exact.wrong_colour) == 0
+
+
+def test_models_compare_prints_one_row_per_model_and_baseline(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from training.colorize import compare
+    from training.colorize.scoring import constant_model
+
+    sepia = tmp_path / "sepia.onnx"
+    sepia.write_bytes(constant_model((5.0, 20.0), 256))
+    report = tmp_path / "compare.md"
+    argv = ["compare", "--model-dir", str(tmp_path / "none"), "--model", f"sepia={sepia}"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--limit", "10", "--report", str(report)])
+    compare.main()
+    text = report.read_text(encoding="utf-8")
+    assert text.strip() == capsys.readouterr().out.strip()
+    all_photos = text.split("all photos:")[1].split("with people:")[0]
+    rows = {line.split("|")[1].strip(): line for line in all_photos.splitlines() if "|" in line}
+    assert {"embedded", "sepia", "grey (ab = 0)", "mean ab"} <= set(rows)
+    assert len(rows["embedded"].split("|")) == len(rows["colouriser"].split("|")) == 13
+    grey_delta = rows["grey (ab = 0)"].split("|")[3].strip()
+    assert grey_delta == "+0.0"  # every row is against grey in the same run

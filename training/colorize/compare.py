@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--limit", type=int, help="only every n-th full-size photo, n chosen for this many"
+    )
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
     model_dir = args.model_dir or Settings.from_env().model_dir
@@ -65,6 +68,8 @@ def main() -> None:
     colorizers = with_baselines(models, args.threads)
     bins = AbBins.load(args.models)
     photos, skipped = load_photos()
+    if args.limit:
+        photos = photos[:: max(1, len(photos) // args.limit)][: args.limit]
     with_people = sum(photo.people for photo in photos)
     lines = [
         f"models: {', '.join(f'{name} ({path})' for name, path in models.items())}",

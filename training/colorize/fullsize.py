@@ -15,9 +15,12 @@ For every colouriser (ours, and the grey and mean-ab baselines in the same run),
 photos and over those with and without people: AuC plain and rebalanced (and their distance to
 grey), colourfulness as a share of the originals', PSNR, and the edge bleed: the mean ab error
 (CIE units) within EDGE_RADIUS pixels of a strong L* edge of the original (Canny), beside the
-mean error everywhere else. The last row, "true ab at model resolution", feeds each photo's
-own ab, reduced to the size the model predicts, through the same upsampling: the error that
-the output resolution and the upsampling alone cause.
+mean error everywhere else; and two figures for blotches: "false colour", the share of pixels
+given clear colour (chroma > FALSE_CHROMA) where the original is neutral (chroma <
+NEUTRAL_CHROMA: a red patch on a grey jacket, a yellow cast on white), and "wrong colour", the
+share given clear colour more than WRONG_ERROR from the truth. The last row, "true ab at model
+resolution", feeds each photo's own ab, reduced to the size the model predicts, through the
+same upsampling: the error that the output resolution and the upsampling alone cause.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ PEOPLE_PATH = Path(__file__).with_name("people.tsv")
 SHIPPED_MODEL = REPO_ROOT / "inference" / "models" / "colorize-embedded.onnx"
 MIN_COLOURFULNESS = 10.0  # Hasler and Suesstrunk's M; 15 is their "slightly colourful"
 EDGE_RADIUS = 3  # pixels
+FALSE_CHROMA = 15.0  # CIE ab units: clearly coloured
+NEUTRAL_CHROMA = 6.0  # CIE ab units: about neutral
+WRONG_ERROR = 30.0  # CIE ab units from the truth
 CANNY_THRESHOLDS = (60, 150)  # on L* * 2.55 as 8-bit, after a 3x3 Gaussian
 ORACLE = "true ab at model resolution"
 SHEET_PHOTOS = (
@@ -116,6 +122,8 @@ class FullScores(Scores):
 
     edge_error: list[float] = field(default_factory=list)  # [sum, count, sum, count, ...]
     rest_error: list[float] = field(default_factory=list)
+    false_colour: list[float] = field(default_factory=list)  # [pixels, count, ...]
+    wrong_colour: list[float] = field(default_factory=list)
 
     def add_truth(self, result: np.ndarray, original: np.ndarray, truth: Truth) -> None:
         predicted = lab_from_bgr(result)[..., 1:]
@@ -126,6 +134,10 @@ class FullScores(Scores):
         error = np.sqrt(((predicted - truth.ab) ** 2).sum(-1, dtype=np.float64))
         self.edge_error += [float(error[truth.near_edge].sum()), float(truth.near_edge.sum())]
         self.rest_error += [float(error[~truth.near_edge].sum()), float((~truth.near_edge).sum())]
+        coloured = np.sqrt((predicted**2).sum(-1)) > FALSE_CHROMA
+        neutral = np.sqrt((truth.ab**2).sum(-1)) < NEUTRAL_CHROMA
+        self.false_colour += [float((coloured & neutral).sum()), float(error.size)]
+        self.wrong_colour += [float((coloured & (error > WRONG_ERROR)).sum()), float(error.size)]
 
     @staticmethod
     def mean_error(pairs: list[float]) -> float:
@@ -142,14 +154,17 @@ class FullScores(Scores):
         return (
             f"| {name} | {plain:.1f} | {plain_d} | {rebalanced:.1f} | {rebalanced_d} "
             f"| {share:.0f} % | {np.mean(self.psnr):.2f} | {self.mean_error(self.edge_error):.2f} "
-            f"| {self.mean_error(self.rest_error):.2f} |"
+            f"| {self.mean_error(self.rest_error):.2f} "
+            f"| {100 * self.mean_error(self.false_colour):.2f} % "
+            f"| {100 * self.mean_error(self.wrong_colour):.2f} % |"
         )
 
 
 TABLE_HEAD = (
     "| colouriser | AuC plain | vs grey | AuC rebalanced | vs grey | colourfulness "
-    "(% of originals') | PSNR dB | ab error near edges | ab error elsewhere |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "(% of originals') | PSNR dB | ab error near edges | ab error elsewhere | false colour "
+    "| wrong colour |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 GROUPS = ("all photos", "with people", "without people")
 
