@@ -189,7 +189,8 @@ async def seed_usage_history(db: Database, days: int, today: datetime) -> int:
 
     total = 0
     for back in range(days, 0, -1):
-        start = today - timedelta(days=back)
+        # from that day's midnight, so the day's jobs (8 hours at most) stay on that day
+        start = (today - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
         for n in range(3 + (back * 7) % 11):
             channel = ("web", "telegram", "x")[(n + back) % 3]
             operation = "colorize" if (n * 5 + back) % 4 == 0 else "filter"
