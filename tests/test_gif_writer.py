@@ -91,3 +91,30 @@ def test_an_aborted_gif_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(AssertionError):
         writer.write(moving_bar(1, 32, 32), 400, 10)
+
+
+def test_pixels_that_barely_change_are_held_and_real_changes_come_through(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(7)
+    writer = GifWriter(
+        tmp_path / "noisy.gif", 64, 48, time_base=Fraction(1, 100), loop=0, last_delay=0.1
+    )
+    base = np.full((48, 64, 3), (90, 140, 170), np.uint8)
+    for index in range(6):
+        noisy = (base + rng.integers(-2, 3, base.shape)).astype(np.uint8)  # +-2 levels
+        if index >= 3:
+            noisy[:, :16] = (200, 60, 40)  # a real change from frame 3 on
+        writer.write(noisy, index * 10, 10)
+    writer.commit()
+    with Image.open(tmp_path / "noisy.gif") as gif:
+        frames = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            frames.append(np.asarray(gif.convert("RGB")).astype(int))
+    assert len(frames) == 6
+    for frame in frames[1:]:
+        assert np.array_equal(frame[:, 16:], frames[0][:, 16:])  # the noise never shows
+    assert np.abs(frames[2][:, :16] - (170, 140, 90)).mean() <= 8
+    assert np.abs(frames[3][:, :16] - (40, 60, 200)).mean() <= 8  # the change does
+    assert np.array_equal(frames[4][:, :16], frames[3][:, :16])
