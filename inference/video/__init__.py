@@ -31,8 +31,8 @@ shared `ComputePool`; create one `VideoEngine` at start-up and pass it down)::
   "no_frames", "truncated", "corrupt", "too_many_bytes", "too_long", "too_many_frames",
   "too_many_pixels", "output_too_big").
 
-What comes out: a GIF as a GIF (same frame count, frame durations and loop count; a palette
-per frame), anything else as an MP4 (H.264, yuv420p, the same size (odd sides padded by one
+What comes out: a GIF as a GIF (same frame count, frame durations and loop count; one palette
+for the clip, `inference.video.gif_writer`), anything else as an MP4 (H.264, yuv420p, the same size (odd sides padded by one
 pixel), frame count, timestamps (so fps, variable frame rate and duration) and sound: copied
 when MP4 can hold it, else AAC). Rotation metadata is applied to the pixels. A damaged frame
 in the middle is replaced by the last good one.
