@@ -160,7 +160,16 @@ BAD_UPLOADS: dict[str, tuple[Callable[[], aiohttp.FormData], int, str]] = {
         400,
         "choose a filter",
     ),
+    "file-in-another-field": (lambda: file_named("photo"), 400, "named `image` (this one"),
 }
+
+
+def file_named(field: str) -> aiohttp.FormData:
+    """A photo sent under another form field name than the API's `image`."""
+    form = aiohttp.FormData(default_to_multipart=True)
+    form.add_field("operation", "colorize")
+    form.add_field(field, png_declaring(64, 64), filename="a.png", content_type="image/png")
+    return form
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))

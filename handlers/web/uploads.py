@@ -82,6 +82,11 @@ async def read_upload(
                 await _save_file(
                     part, upload, media, request.content_length, photo_bytes, clip_bytes
                 )
+            elif part.filename is not None:  # a file under another name (`photo`, `file`)
+                raise UserError(
+                    f"Send the file in a form field named `{FILE_FIELD}` "
+                    f"(this one is named `{part.name}`)."
+                )
             else:
                 text = await _read_text(part)
                 upload.fields[part.name] = text

@@ -32,10 +32,10 @@ shared `ComputePool`; create one `VideoEngine` at start-up and pass it down)::
   "too_many_pixels", "output_too_big").
 
 What comes out: a GIF as a GIF (same frame count, frame durations and loop count; one palette
-for the clip, `inference.video.gif_writer`), anything else as an MP4 (H.264, yuv420p, the same size (odd sides padded by one
-pixel), frame count, timestamps (so fps, variable frame rate and duration) and sound: copied
-when MP4 can hold it, else AAC). Rotation metadata is applied to the pixels. A damaged frame
-in the middle is replaced by the last good one.
+for the clip, `inference.video.gif_writer`), anything else as an MP4 (H.264, yuv420p, the same
+size (odd sides padded by one pixel), frame count, timestamps (so fps, variable frame rate and
+duration) and sound: copied when MP4 can hold it, else AAC). Rotation metadata is applied to
+the pixels. A damaged frame in the middle is replaced by the last good one.
 
 Colourising runs the model on one frame in three of a moving shot (and on every frame the
 optical flow loses track of) and stabilises its chroma along the flow
