@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image
 
+from tests.fake_telegram_clips import ClipMethods, TelegramError
 from tests.telegram_updates import UpdateBuilder
 from tests.uploaded_clips import UploadedClip, decode_clip
 
@@ -49,8 +50,6 @@ CLIP_FIELDS = ("video", "animation", "video_note")
 FILE_FIELDS = ("photo", "document", *CLIP_FIELDS)
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # what bots may upload (sendVideo, sendDocument, ...)
-VIDEO_NOTE_MAX_SECONDS = 60
-VIDEO_NOTE_MAX_LENGTH = 640
 
 
 @dataclass
@@ -98,14 +97,7 @@ class Stall:
     after: bool  # carry out the call, then stall before answering
 
 
-class TelegramError(Exception):
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-
-
-class FakeTelegram:
+class FakeTelegram(ClipMethods):
     def __init__(self, token: str, *, bot_id: int = 7000, username: str = "colorbot_test_bot"):
         self.token = token
         self.me = {
@@ -400,36 +392,6 @@ class FakeTelegram:
         }
         return self._message(params, document=document, caption=params.get("caption"))
 
-    async def _m_sendVideo(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
-        clip = self._clip("video")
-        video = self._clip_object(clip, params, "video/mp4")
-        return self._message(params, video=video, caption=params.get("caption"))
-
-    async def _m_sendAnimation(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
-        clip = self._clip("animation")
-        if clip.audio_codec is not None:
-            raise TelegramError(400, "Bad Request: an animation must be without sound")
-        mime = "image/gif" if clip.is_gif else "video/mp4"
-        animation = self._clip_object(clip, params, mime)
-        return self._message(
-            params, animation=animation, document=animation, caption=params.get("caption")
-        )
-
-    async def _m_sendVideoNote(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
-        clip = self._clip("video_note")
-        if clip.width != clip.height or clip.width > VIDEO_NOTE_MAX_LENGTH:
-            raise TelegramError(400, "Bad Request: VIDEO_NOTE_DIMENSIONS_INVALID")
-        if clip.duration > VIDEO_NOTE_MAX_SECONDS + 0.5:
-            raise TelegramError(400, "Bad Request: VIDEO_NOTE_TOO_LONG")
-        note = {
-            "file_id": f"note-{self.next_id()}",
-            "file_unique_id": "n",
-            "length": int(params.get("length") or clip.width),
-            "duration": int(params.get("duration") or round(clip.duration)),
-            "file_size": clip.size,
-        }
-        return self._message(params, video_note=note)
-
     async def _m_deleteMessage(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
         message = self.messages.get(int(params.get("message_id", 0)))
         if message is None or message["chat"]["id"] != params.get("chat_id"):
@@ -439,27 +401,6 @@ class FakeTelegram:
         del self.messages[message["message_id"]]
         self.deleted.append(message["message_id"])
         return True
-
-    def _clip(self, name: str) -> UploadedClip:
-        call = self.transcript[-1]
-        assert isinstance(call, Call)
-        clip = next((c for c in call.clips if c.field == name), None)
-        if clip is None:
-            raise TelegramError(400, f"Bad Request: there is no {name} in the request")
-        if clip.codec is None or clip.frames == 0:
-            raise TelegramError(400, "Bad Request: wrong file type or the file is damaged")
-        return clip
-
-    def _clip_object(self, clip: UploadedClip, params: dict[str, Any], mime: str) -> Any:
-        return {
-            "file_id": f"clip-{self.next_id()}",
-            "file_unique_id": "c",
-            "width": int(params.get("width") or clip.width),
-            "height": int(params.get("height") or clip.height),
-            "duration": int(params.get("duration") or round(clip.duration)),
-            "mime_type": mime,
-            "file_size": clip.size,
-        }
 
     async def _m_sendChatAction(self, params: dict[str, Any], pictures: list[Picture]) -> Any:
         return True
