@@ -118,3 +118,10 @@ def test_pixels_that_barely_change_are_held_and_real_changes_come_through(
     assert np.abs(frames[2][:, :16] - (170, 140, 90)).mean() <= 8
     assert np.abs(frames[3][:, :16] - (40, 60, 200)).mean() <= 8  # the change does
     assert np.array_equal(frames[4][:, :16], frames[3][:, :16])
+
+
+def test_a_gif_without_frames_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    writer = GifWriter(tmp_path / "empty.gif", 32, 32, time_base=Fraction(1, 100), loop=0)
+    with pytest.raises(ValueError, match="at least one frame"):
+        writer.commit()
+    assert list(tmp_path.iterdir()) == []

@@ -123,6 +123,8 @@ class GifWriter:
 
     def commit(self) -> Path:
         try:
+            if not self.frames:
+                raise ValueError("a GIF needs at least one frame")
             self._close_spool()
             palette = self._palette()
             stream = self._output.container.add_stream("gif", rate=100)
