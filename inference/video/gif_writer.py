@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from av.filter.context import FilterContext
 
-from inference.video.writers import GIF_TIME_BASE, AtomicOutput, OutputKind
+from inference.video.writers import GIF_TIME_BASE, AtomicOutput, OutputKind, add_video_stream
 
 PALETTE_STATS = "stats_mode=full:reserve_transparent=0"
 # The palette is counted on a sample: at most PALETTE_FRAMES frames spread over the clip, each
@@ -76,15 +76,15 @@ class GifWriter:
         self._spool: av.container.OutputContainer | None = None
         try:
             self._spool = av.open(str(self._spool_path), "w", format="matroska")
-            spooled = self._spool.add_stream(
-                "libx264rgb", rate=100, options={"qp": "0", "preset": "ultrafast"}
+            self._spooled = add_video_stream(
+                self._spool,
+                "libx264rgb",
+                (width, height),
+                "bgr24",
+                rate=100,
+                time_base=GIF_TIME_BASE,
+                options={"qp": "0", "preset": "ultrafast"},
             )
-            assert isinstance(spooled, av.video.stream.VideoStream)
-            spooled.width, spooled.height = width, height
-            spooled.pix_fmt = "bgr24"
-            spooled.time_base = GIF_TIME_BASE
-            spooled.codec_context.time_base = GIF_TIME_BASE
-            self._spooled = spooled
         except BaseException:
             self.abort()
             raise
@@ -114,7 +114,7 @@ class GifWriter:
         but a colour that drifts by a level crosses the dither's thresholds and the dots
         shimmer; held pixels are spooled identical, so a still background stays still."""
         previous, self._previous = self._previous, bgr
-        if previous is None or previous.shape != bgr.shape:
+        if previous is None:
             return bgr
         change = cv2.absdiff(bgr, previous).max(axis=2)
         held = np.where((change <= HOLD_LEVELS)[..., np.newaxis], previous, bgr)
@@ -127,12 +127,14 @@ class GifWriter:
                 raise ValueError("a GIF needs at least one frame")
             self._close_spool()
             palette = self._palette()
-            stream = self._output.container.add_stream("gif", rate=100)
-            assert isinstance(stream, av.video.stream.VideoStream)
-            stream.width, stream.height = self.width, self.height
-            stream.pix_fmt = "pal8"
-            stream.time_base = GIF_TIME_BASE
-            stream.codec_context.time_base = GIF_TIME_BASE
+            stream = add_video_stream(
+                self._output.container,
+                "gif",
+                (self.width, self.height),
+                "pal8",
+                rate=100,
+                time_base=GIF_TIME_BASE,
+            )
             graph, frames_in, palette_in = self._dither_graph(palette)
             palette_in.push(palette)
             palette_in.push(None)

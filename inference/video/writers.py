@@ -52,6 +52,26 @@ def pad_to_even(bgr: np.ndarray) -> np.ndarray:
     return padded
 
 
+def add_video_stream(
+    container: av.container.OutputContainer,
+    codec: str,
+    size: tuple[int, int],
+    pix_fmt: str,
+    *,
+    rate: Fraction | int,
+    time_base: Fraction,
+    options: dict[str, str] | None = None,
+) -> av.video.stream.VideoStream:
+    """A video stream of `codec` at `size` (width, height) whose frames carry `time_base`."""
+    stream = container.add_stream(codec, rate=rate, options=options or {})
+    assert isinstance(stream, av.video.stream.VideoStream)
+    stream.width, stream.height = size
+    stream.pix_fmt = pix_fmt
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
+    return stream
+
+
 class AtomicOutput:
     """A temporary file beside `path` that becomes `path` on commit."""
 
@@ -108,13 +128,15 @@ class Mp4Writer:
                 options.update(
                     b=str(bitrate), maxrate=str(int(bitrate * 1.2)), bufsize=str(bitrate * 2)
                 )
-            stream = self._output.container.add_stream("libx264", rate=rate, options=options)
-            assert isinstance(stream, av.video.stream.VideoStream)
-            stream.width, stream.height = self.width, self.height
-            stream.pix_fmt = "yuv420p"
-            stream.time_base = time_base
-            stream.codec_context.time_base = time_base
-            self._stream = stream
+            self._stream = add_video_stream(
+                self._output.container,
+                "libx264",
+                (self.width, self.height),
+                "yuv420p",
+                rate=rate,
+                time_base=time_base,
+                options=options,
+            )
             self.audio = AudioTrack(audio_from, self._output.container) if audio_from else None
         except BaseException:
             self._output.abort()

@@ -75,6 +75,7 @@ class Truth:
     ab: np.ndarray  # (H, W, 2) float32
     classes: np.ndarray  # (H, W) the 313-bin class of each true ab
     near_edge: np.ndarray  # (H, W) bool
+    neutral: np.ndarray  # (H, W) bool: chroma under NEUTRAL_CHROMA
 
 
 def people_labels(path: Path = PEOPLE_PATH) -> set[str]:
@@ -113,7 +114,8 @@ def edge_band(lightness: np.ndarray, radius: int = EDGE_RADIUS) -> np.ndarray:
 def truth_of(original: np.ndarray, bins: AbBins) -> Truth:
     lab = lab_from_bgr(original)
     ab = np.ascontiguousarray(lab[..., 1:])
-    return Truth(ab, bins.nearest(ab), edge_band(lab[..., 0]))
+    neutral = (ab**2).sum(-1) < NEUTRAL_CHROMA**2
+    return Truth(ab, bins.nearest(ab), edge_band(lab[..., 0]), neutral)
 
 
 @dataclass
@@ -134,9 +136,8 @@ class FullScores(Scores):
         error = np.sqrt(((predicted - truth.ab) ** 2).sum(-1, dtype=np.float64))
         self.edge_error += [float(error[truth.near_edge].sum()), float(truth.near_edge.sum())]
         self.rest_error += [float(error[~truth.near_edge].sum()), float((~truth.near_edge).sum())]
-        coloured = np.sqrt((predicted**2).sum(-1)) > FALSE_CHROMA
-        neutral = np.sqrt((truth.ab**2).sum(-1)) < NEUTRAL_CHROMA
-        self.false_colour += [float((coloured & neutral).sum()), float(error.size)]
+        coloured = (predicted**2).sum(-1) > FALSE_CHROMA**2
+        self.false_colour += [float((coloured & truth.neutral).sum()), float(error.size)]
         self.wrong_colour += [float((coloured & (error > WRONG_ERROR)).sum()), float(error.size)]
 
     @staticmethod
