@@ -56,11 +56,28 @@ class TapRunner:
         return outputs
 
 
-def resize(image: np.ndarray, side: int) -> np.ndarray:
-    """Square resize, area-averaging when shrinking (as `inference.colorize.model_input`)."""
-    shrinking = min(image.shape[:2]) >= side
+def resize(image: np.ndarray, side: int, height: int | None = None) -> np.ndarray:
+    """Resize to side x side (or side wide, height high), area-averaging when shrinking (as
+    `inference.colorize.model_input`)."""
+    height = side if height is None else height
+    shrinking = image.shape[0] >= height and image.shape[1] >= side
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    result: np.ndarray = cv2.resize(image, (side, side), interpolation=interpolation)
+    result: np.ndarray = cv2.resize(image, (side, height), interpolation=interpolation)
+    return result
+
+
+def mosaic(tiles: list[np.ndarray], side: int) -> np.ndarray:
+    """k*k photos (RGB) -> one side x side photo of them in a k x k grid, row by row. Cell
+    borders fall on multiples of 4 pixels, so no ab target at S/4 mixes two photos."""
+    grid = round(len(tiles) ** 0.5)
+    if grid * grid != len(tiles) or side % 4:
+        raise ValueError(f"{len(tiles)} tiles do not make a square grid of side {side}")
+    cuts = [4 * round(side * k / grid / 4) for k in range(grid + 1)]
+    result = np.empty((side, side, 3), np.uint8)
+    for index, tile in enumerate(tiles):
+        row, column = divmod(index, grid)
+        top, bottom, left, right = cuts[row], cuts[row + 1], cuts[column], cuts[column + 1]
+        result[top:bottom, left:right] = resize(tile, right - left, bottom - top)
     return result
 
 
@@ -107,6 +124,17 @@ class BatchRecipe:
     # energy at S = 224). So a share of the crops is sharpened back, with a gain drawn around
     # SHARPEN_SLOPE * (upscale factor - 1), which matches the served photos' on average.
     sharpen_probability: float = 0.0
+    # Full-size photos shrunk to S show people and things far smaller than the 144 px training
+    # photos (mostly one close subject) stretched to S: a share of the photos are replaced by a
+    # mosaic of 2x2 (or, a third of the time, 3x3) photos, the first the photo drawn, the rest
+    # drawn at random, each cropped and flipped as usual and shrunk into its cell.
+    mosaic_probability: float = 0.0
+
+    def mosaic_grid(self, rng: np.random.Generator) -> int:
+        """0 (a plain photo) or the mosaic's grid side; draws nothing when mosaics are off."""
+        if self.mosaic_probability <= 0 or rng.random() >= self.mosaic_probability:
+            return 0
+        return 3 if rng.random() < 1 / 3 else 2
 
     def photo_indices(self, step: int, count: int) -> np.ndarray:
         start = step * self.batch_size
@@ -157,6 +185,12 @@ class BatchMaker:
         size = int(rng.choice(recipe.sizes, p=probabilities))
         items = []
         for i in recipe.photo_indices(step, len(self.pixels)):
+            grid = recipe.mosaic_grid(rng)
+            if grid:
+                others = rng.integers(0, len(self.pixels), grid * grid - 1)
+                tiles = [recipe.augment(self.pixels[j], rng) for j in (i, *others)]
+                items.append(lightness_and_ab(mosaic(tiles, size), size))
+                continue
             crop = recipe.augment(self.pixels[i], rng)
             lightness, ab = lightness_and_ab(crop, size)
             gain = recipe.sharpen_gain(crop.shape[0], size, rng)

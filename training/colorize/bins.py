@@ -7,7 +7,8 @@ Needs no torch: the evaluation and the tests use it too.
   soft-encoded training target, read from a lookup table on the integer a*b* grid.
 - The prior: the share of training pixels per bin, smoothed with a Gaussian (sigma 5) over the
   bin centres. `rebalance_weights(prior, mix)` = 1 / ((1 - mix) * prior + mix / Q), scaled so the
-  prior-weighted mean is 1 (the paper's loss uses mix = 0.5).
+  prior-weighted mean is 1 (the paper's loss uses mix = 0.5); with a floor, no weight is below it
+  (the paper's weights give a truly grey pixel 0.12, a 45th of a saturated one).
 
 `python -m training.colorize.bins` computes the prior and the mean ab of the training split and
 writes them to `training/colorize/ab_stats.json` (committed: evaluation and tests read it).
@@ -100,10 +101,16 @@ def smooth_prior(counts: np.ndarray, centres: np.ndarray, sigma: float = SIGMA) 
     return result
 
 
-def rebalance_weights(prior: np.ndarray, mix: float) -> np.ndarray:
-    """1 / ((1 - mix) * prior + mix / Q), normalised so that sum(prior * w) == 1."""
+def rebalance_weights(prior: np.ndarray, mix: float, floor: float = 0.0) -> np.ndarray:
+    """1 / ((1 - mix) * prior + mix / Q), normalised so that sum(prior * w) == 1; then weights
+    under `floor` are raised to it and all are normalised again (the common colours, the
+    neutral ones above all, keep at least that share of the loss)."""
     weights = 1.0 / ((1.0 - mix) * prior + mix / prior.size)
-    result: np.ndarray = weights / float((prior * weights).sum())
+    weights /= float((prior * weights).sum())
+    if floor > 0:
+        weights = np.maximum(weights, floor)
+        weights /= float((prior * weights).sum())
+    result: np.ndarray = weights
     return result
 
 

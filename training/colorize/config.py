@@ -25,6 +25,7 @@ class TrainConfig:
     crop_min: float = 0.7
     widths: list[int] = field(default_factory=lambda: [160, 128, 96, 64])
     rebalance_mix: float = 0.5
+    rebalance_floor: float = 0.0  # no rebalancing weight below this (embedded-v3: neutral pixels)
     sample_fraction: float = 0.25
     batch_size: int = 16
     learning_rate: float = 1e-3
@@ -48,6 +49,9 @@ class TrainConfig:
     encoder_learning_rate: float = 1e-4
     freeze_norm: bool = False
     sharpen_probability: float = 0.0
+    # embedded-v3: a share of the training photos become mosaics of 2x2 or 3x3 photos, so people
+    # and things are seen as small as in a full-size photo shrunk to S.
+    mosaic_probability: float = 0.0
 
     def path(self, key: str) -> Path:
         """A path setting, resolved against the repository root."""

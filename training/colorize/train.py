@@ -36,7 +36,7 @@ from training.colorize.config import TrainConfig, add_config_flags, config_from_
 from training.colorize.metrics import AucCurve
 from training.colorize.network import ColorDecoder, EncoderTaps, EncoderTop, load_encoder
 from training.colorize.shards import load_split
-from training.colorize.warmstart import load_decoder_from_onnx
+from training.colorize.warmstart import load_decoder_from_onnx, load_encoder_top_from_onnx
 
 
 def all_taps(taps: list[torch.Tensor], top: EncoderTop | None) -> tuple[torch.Tensor, ...]:
@@ -139,7 +139,7 @@ def train(config: TrainConfig, resume: bool) -> None:
         export_encoder_taps(EncoderTaps(encoder, bottom_only=top is not None), taps_path)
     taps = TapRunner(taps_path, config.encoder_threads)
     bins = AbBins.load(config.path("models_dir"))
-    weights = rebalance_weights(AbStats.load().prior, config.rebalance_mix)
+    weights = rebalance_weights(AbStats.load().prior, config.rebalance_mix, config.rebalance_floor)
     _, pixels = load_split(config.path("data_dir"), "train", config.train_limit)
     recipe = BatchRecipe(
         seed=config.seed,
@@ -149,6 +149,7 @@ def train(config: TrainConfig, resume: bool) -> None:
         crop_min=config.crop_min,
         sample_fraction=config.sample_fraction,
         sharpen_probability=config.sharpen_probability,
+        mosaic_probability=config.mosaic_probability,
     )
     maker = BatchMaker(pixels, recipe, bins, weights, taps)
     validate = Validator(config, bins, weights, taps)
@@ -156,6 +157,8 @@ def train(config: TrainConfig, resume: bool) -> None:
     decoder = ColorDecoder(tuple(config.widths), bins.count)  # type: ignore[arg-type]
     if config.init_from and not resume:
         load_decoder_from_onnx(decoder, config.path("init_from"))
+        if top is not None:  # the exported encoder top: ImageNet's (v1) or fine-tuned (v2)
+            load_encoder_top_from_onnx(top, config.path("init_from"))
     groups = [{"params": list(decoder.parameters()), "base_lr": config.learning_rate}]
     if top is not None:
         groups.append({"params": list(top.parameters()), "base_lr": config.encoder_learning_rate})
