@@ -126,3 +126,23 @@ def test_a_fine_tune_starts_exactly_where_the_shipped_model_ends() -> None:
 
     assert np.abs(rebuilt(with_top=True) - shipped).max() < 0.05
     assert np.abs(rebuilt(with_top=False) - shipped).max() > 1.0  # the top was fine-tuned
+
+
+@pytest.mark.parametrize("first_block", [5, 11])
+def test_the_encoder_cut_for_fine_tuning_gives_the_whole_encoders_taps(first_block: int) -> None:
+    import torch
+
+    from training.colorize.network import EncoderTaps, EncoderTop, load_encoder
+    from training.colorize.train import all_taps
+
+    encoder = load_encoder()
+    lightness = torch.linspace(0, 100, 2 * 64 * 96).reshape(2, 1, 64, 96)
+    with torch.no_grad():
+        whole = EncoderTaps(encoder)(lightness)
+        bottom = EncoderTaps(encoder, first_block)
+        cut = all_taps(list(bottom(lightness)), EncoderTop(encoder, first_block).eval())
+    assert len(bottom.names) == (2 if first_block == 5 else 3)
+    assert [tap.shape for tap in cut] == [tap.shape for tap in whole]
+    assert all(torch.equal(a, b) for a, b in zip(cut, whole, strict=True))
+    with pytest.raises(ValueError, match="starts at a block"):
+        EncoderTop(encoder, 7)

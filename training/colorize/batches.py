@@ -19,13 +19,13 @@ import onnxruntime as ort
 import torch
 
 from training.colorize.bins import AbBins, lab_from_rgb
-from training.colorize.network import TAP_NAMES, EncoderTaps
+from training.colorize.network import EncoderTaps
 
 
 def export_encoder_taps(taps: EncoderTaps, path: Path) -> None:
     """The frozen encoder (with its L* input normalisation) as ONNX, any batch and size."""
     taps.eval()
-    names = TAP_NAMES[:3] if taps.bottom_only else TAP_NAMES
+    names = taps.names
     dynamic = {"L": {0: "n", 2: "h", 3: "w"}} | {name: {0: "n"} for name in names}
     with torch.no_grad():
         torch.onnx.export(

@@ -46,6 +46,7 @@ class TrainConfig:
     # S/32 stages too (at their own learning rate), keep every batch norm's statistics frozen.
     init_from: str = ""
     finetune_encoder: bool = False
+    encoder_first_block: int = 11  # the first block fine-tuning trains: 11 (S/32) or 5 (S/16)
     encoder_learning_rate: float = 1e-4
     freeze_norm: bool = False
     sharpen_probability: float = 0.0
@@ -66,6 +67,8 @@ class TrainConfig:
             raise ValueError("sizes must be multiples of 32 (the encoder's stride)")
         if len(self.sizes) != len(self.size_weights):
             raise ValueError("sizes and size_weights differ in length")
+        if self.encoder_first_block not in (5, 11):
+            raise ValueError("encoder_first_block is 11 (S/32 stages) or 5 (S/16 stages too)")
         if len(self.widths) != 4:
             raise ValueError("widths needs 4 values (S/32, S/16, S/8, S/4)")
 

@@ -24,6 +24,7 @@ import torch
 from training.colorize.batches import lightness_and_ab
 from training.colorize.bins import AbBins
 from training.colorize.network import (
+    TOP_FIRST_BLOCK,
     AnnealedMean,
     ColorDecoder,
     ColorizeNet,
@@ -48,8 +49,9 @@ def build_net(
     decoder = ColorDecoder(tuple(state["config"]["widths"]), centres.shape[0])
     decoder.load_state_dict(state["decoder"])
     encoder = load_encoder()
-    if "encoder_top" in state:  # a fine-tuned encoder: its S/32 stages from the checkpoint
-        EncoderTop(encoder).load_state_dict(state["encoder_top"])
+    if "encoder_top" in state:  # a fine-tuned encoder: its top stages from the checkpoint
+        first = state["config"].get("encoder_first_block", TOP_FIRST_BLOCK)
+        EncoderTop(encoder, first).load_state_dict(state["encoder_top"])
     net = ColorizeNet(EncoderTaps(encoder), decoder, AnnealedMean(centres, temperature))
     return net.eval(), state
 
@@ -64,7 +66,9 @@ def version_of(state: dict[str, Any]) -> str:
 
 
 def architecture_of(state: dict[str, Any]) -> str:
-    encoder = "S/32 stages fine-tuned" if "encoder_top" in state else "frozen"
+    first = state["config"].get("encoder_first_block", TOP_FIRST_BLOCK)
+    stages = "S/16 and S/32 stages" if first < TOP_FIRST_BLOCK else "S/32 stages"
+    encoder = f"{stages} fine-tuned" if "encoder_top" in state else "frozen"
     return (
         f"EfficientNet-Lite0 (ImageNet, {encoder}) + U-Net decoder, "
         "313-bin classification, annealed mean"

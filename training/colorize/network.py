@@ -22,7 +22,10 @@ from torch import nn
 TAP_BLOCKS = (2, 4, 10, 15)  # last MBConv block of the S/4, S/8, S/16 and S/32 stages
 TAP_CHANNELS = (24, 40, 112, 320, 1280)
 TAP_NAMES = ("f4", "f8", "f16", "f32", "head")
-TOP_FIRST_BLOCK = TAP_BLOCKS[2] + 1  # the S/32 stages: what fine-tuning may train
+TOP_FIRST_BLOCK = TAP_BLOCKS[2] + 1  # the S/32 stages: what fine-tuning trains by default
+# Where a fine-tune may cut the encoder: right after a tap, so the frozen bottom's outputs are
+# taps (after block 10: the S/32 stages train; after block 4: the S/16 stages too).
+TOP_FIRST_BLOCKS = (TAP_BLOCKS[1] + 1, TAP_BLOCKS[2] + 1)
 
 
 def load_encoder() -> nn.Module:
@@ -55,22 +58,36 @@ class GreyInput(nn.Module):
         return scaled.expand(-1, 3, -1, -1)
 
 
-class EncoderTaps(nn.Module):
-    """L* -> the five encoder feature maps the decoder uses (with `bottom_only`, the first
-    three: the S/32 stages then run in `EncoderTop`, trainable)."""
+def check_top_first_block(first_block: int) -> None:
+    if first_block not in TOP_FIRST_BLOCKS:
+        raise ValueError(f"the encoder's trained top starts at a block of {TOP_FIRST_BLOCKS}")
 
-    def __init__(self, encoder: nn.Module, bottom_only: bool = False) -> None:
+
+class EncoderTaps(nn.Module):
+    """L* -> the five encoder feature maps the decoder uses (with `top_first_block`, the bottom
+    only: the taps before that block; the rest then runs in `EncoderTop`, trainable)."""
+
+    def __init__(self, encoder: nn.Module, top_first_block: int | None = None) -> None:
         super().__init__()
+        if top_first_block is not None:
+            check_top_first_block(top_first_block)
         self.grey = GreyInput()
         self.encoder = encoder
-        self.bottom_only = bottom_only
+        self.top_first_block = top_first_block
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the outputs, as exported."""
+        if self.top_first_block is None:
+            return TAP_NAMES
+        return TAP_NAMES[: sum(block < self.top_first_block for block in TAP_BLOCKS)]
 
     def forward(self, lightness: torch.Tensor) -> tuple[torch.Tensor, ...]:
         net: Any = self.encoder  # EfficientNet's private stages
         x = net._swish(net._bn0(net._conv_stem(self.grey(lightness))))
         taps = []
         for index, block in enumerate(net._blocks):
-            if self.bottom_only and index >= TOP_FIRST_BLOCK:
+            if self.top_first_block is not None and index >= self.top_first_block:
                 return tuple(taps)
             x = block(x)  # no drop-connect
             if index in TAP_BLOCKS:
@@ -80,24 +97,29 @@ class EncoderTaps(nn.Module):
 
 
 class EncoderTop(nn.Module):
-    """The encoder's S/32 stages and head, f16 -> (f32, head): the part fine-tuning trains
-    (its batch-norm statistics stay frozen). Shares its modules with the encoder it is cut
-    from, so loading its state changes that encoder."""
+    """The encoder from `first_block` on, and its head: the last tap before it -> the taps
+    after it (f16 -> (f32, head) by default; f8 -> (f16, f32, head) from block 5): the part
+    fine-tuning trains (its batch-norm statistics stay frozen). Shares its modules with the
+    encoder it is cut from, so loading its state changes that encoder."""
 
-    def __init__(self, encoder: nn.Module) -> None:
+    def __init__(self, encoder: nn.Module, first_block: int = TOP_FIRST_BLOCK) -> None:
         super().__init__()
+        check_top_first_block(first_block)
         net: Any = encoder
-        self.blocks = nn.ModuleList(list(net._blocks)[TOP_FIRST_BLOCK:])
+        self.first_block = first_block
+        self.blocks = nn.ModuleList(list(net._blocks)[first_block:])
         self.conv_head = net._conv_head
         self.bn1 = net._bn1
         self.swish = net._swish
 
-    def forward(self, f16: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = f16
-        for block in self.blocks:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        taps = []
+        for index, block in enumerate(self.blocks, start=self.first_block):
             x = block(x)
+            if index in TAP_BLOCKS:
+                taps.append(x)
         head: torch.Tensor = self.swish(self.bn1(self.conv_head(x)))
-        return x, head
+        return (*taps, head)
 
 
 def conv_block(inputs: int, outputs: int, kernel: int = 3) -> nn.Sequential:

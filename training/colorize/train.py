@@ -40,10 +40,11 @@ from training.colorize.warmstart import load_decoder_from_onnx, load_encoder_top
 
 
 def all_taps(taps: list[torch.Tensor], top: EncoderTop | None) -> tuple[torch.Tensor, ...]:
-    """The five taps the decoder reads: as computed, or the first three plus the top's."""
+    """The five taps the decoder reads: as computed, or the bottom's plus the top's (which
+    starts from the bottom's last)."""
     if top is None:
         return tuple(taps)
-    return (*taps[:3], *top(taps[2]))
+    return (*taps, *top(taps[-1]))
 
 
 def set_training(decoder: ColorDecoder, top: EncoderTop | None, config: TrainConfig) -> None:
@@ -133,10 +134,11 @@ def train(config: TrainConfig, resume: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
     encoder = load_encoder()
-    top = EncoderTop(encoder) if config.finetune_encoder else None
-    taps_path = run_dir / ("encoder-bottom.onnx" if top else "encoder-taps.onnx")
+    first = config.encoder_first_block
+    top = EncoderTop(encoder, first) if config.finetune_encoder else None
+    taps_path = run_dir / (f"encoder-bottom-{first}.onnx" if top else "encoder-taps.onnx")
     if not taps_path.exists():
-        export_encoder_taps(EncoderTaps(encoder, bottom_only=top is not None), taps_path)
+        export_encoder_taps(EncoderTaps(encoder, first if top else None), taps_path)
     taps = TapRunner(taps_path, config.encoder_threads)
     bins = AbBins.load(config.path("models_dir"))
     weights = rebalance_weights(AbStats.load().prior, config.rebalance_mix, config.rebalance_floor)

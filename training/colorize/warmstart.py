@@ -18,7 +18,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from training.colorize.network import TOP_FIRST_BLOCK, ColorDecoder, EncoderTop
+from training.colorize.network import ColorDecoder, EncoderTop
 
 PREFIX = "/decoder/"
 ENCODER_PREFIX = "/taps/"
@@ -52,8 +52,9 @@ def _load_folded(conv: nn.Module, norm: nn.Module, weight: np.ndarray, bias: np.
 
 
 def load_encoder_top_from_onnx(top: EncoderTop, path: Path) -> int:
-    """Copy the encoder's S/32 stages and head of an exported model into `top` (so a fine-tune
-    of a fine-tuned model starts where it ended); -> convolutions loaded."""
+    """Copy the encoder's blocks from `top.first_block` on and its head, as an exported model
+    has them, into `top` (so a fine-tune of a fine-tuned model starts where it ended);
+    -> convolutions loaded."""
     model = onnx.load(str(path))
     values = _constants(model)
     loaded = 0
@@ -63,8 +64,8 @@ def load_encoder_top_from_onnx(top: EncoderTop, path: Path) -> int:
         parts = node.name.removeprefix(ENCODER_PREFIX).split("/")
         if parts[0] == "_conv_head":
             conv, norm = top.conv_head, top.bn1
-        elif parts[0].startswith("_blocks.") and int(parts[0][8:]) >= TOP_FIRST_BLOCK:
-            block = top.blocks[int(parts[0][8:]) - TOP_FIRST_BLOCK]
+        elif parts[0].startswith("_blocks.") and int(parts[0][8:]) >= top.first_block:
+            block = top.blocks[int(parts[0][8:]) - top.first_block]
             conv, norm = getattr(block, parts[1]), getattr(block, ENCODER_NORMS[parts[1]])
         else:
             continue  # the frozen bottom of the encoder: its ImageNet weights
